@@ -1,0 +1,2 @@
+"""Local stand-ins for the outside world so one machine runs everything. Production code
+never imports this package."""

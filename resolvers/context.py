@@ -1,0 +1,60 @@
+"""The request context every resolver receives: caller, tenant, database and loaders."""
+
+import re
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from resolvers.auth import Caller
+from resolvers.errors import BadUserInput, Forbidden, ShopgraphError, Unauthenticated
+
+L = TypeVar("L")
+
+TENANT_HEADER = "x-tenant-id"
+TENANT_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+@dataclass(slots=True)
+class Context(Generic[L]):
+    """Built per request by the GraphQL app; loaders are per request so no request ever sees
+    another's cached rows.
+
+    Token and tenant problems are kept and raised when a resolver first needs the caller or
+    the tenant, so they come back as GraphQL errors with a code rather than as a failed HTTP
+    request, and public fields with no tenant (``_service``) keep working.
+    """
+
+    db: async_sessionmaker[AsyncSession]
+    tenant_header: str | None
+    default_tenant: str | None
+    verified_caller: Caller | None = None
+    auth_error: ShopgraphError | None = None
+    loaders: L = field(init=False)
+
+    @property
+    def caller(self) -> Caller:
+        if self.auth_error is not None:
+            raise self.auth_error
+        assert self.verified_caller is not None
+        return self.verified_caller
+
+    @property
+    def tenant(self) -> str:
+        """The request's tenant: the X-Tenant-Id header, else the token's, else the default."""
+        claimed = self.caller.tenant
+        tenant = self.tenant_header or claimed or self.default_tenant
+        if tenant is None:
+            raise BadUserInput("Name the store with the X-Tenant-Id header.", field="X-Tenant-Id")
+        if not TENANT_PATTERN.fullmatch(tenant):
+            raise BadUserInput("X-Tenant-Id must be 1-63 lowercase letters, digits or dashes.", field="X-Tenant-Id")
+        if claimed is not None and claimed != tenant:
+            raise Forbidden("This access token belongs to another tenant.")
+        return tenant
+
+    def require_subject(self) -> str:
+        """The caller's subject, for fields that only make sense for a signed-in caller."""
+        subject = self.caller.subject
+        if subject is None:
+            raise Unauthenticated("Sign in to use this field.")
+        return subject

@@ -1,0 +1,84 @@
+"""Expected failures, each with a stable ``extensions.code`` that clients can switch on.
+
+    ShopgraphError                 an expected failure; its message is safe to show
+    ├── BadUserInput               BAD_USER_INPUT   malformed or out-of-range input
+    ├── NotFound                   NOT_FOUND        no such object in the caller's tenant
+    ├── Unauthenticated            UNAUTHENTICATED  no valid token where one is needed
+    ├── Forbidden                  FORBIDDEN        a valid token that may not do this
+    ├── Conflict                   CONFLICT         the request contradicts current state
+    └── Unavailable                SERVICE_UNAVAILABLE  a service we depend on did not answer
+
+Domain services raise these without knowing about GraphQL. ``to_graphql_error``, applied by
+the GraphQL app to every result, turns them into GraphQL errors carrying the code, keeps graphql-core's own
+request errors (syntax, validation, variable coercion) as ``BAD_USER_INPUT`` with their
+message, and masks everything else as ``INTERNAL_SERVER_ERROR`` after logging it: an
+unexpected exception's text may leak internals, and a client can do nothing with it anyway.
+"""
+
+from typing import Any, ClassVar
+
+import structlog
+from graphql import GraphQLError
+
+log = structlog.get_logger(__name__)
+
+
+class ShopgraphError(Exception):
+    """An expected failure whose message is written for the API's caller."""
+
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = extensions
+
+
+class BadUserInput(ShopgraphError):
+    code = "BAD_USER_INPUT"
+
+
+class NotFound(ShopgraphError):
+    code = "NOT_FOUND"
+
+
+class Unauthenticated(ShopgraphError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ShopgraphError):
+    code = "FORBIDDEN"
+
+
+class Conflict(ShopgraphError):
+    code = "CONFLICT"
+
+
+class Unavailable(ShopgraphError):
+    code = "SERVICE_UNAVAILABLE"
+
+
+def to_graphql_error(error: GraphQLError) -> GraphQLError:
+    """Give one execution error its public shape: a stable code, and no internals."""
+    original = error.original_error
+    if isinstance(original, ShopgraphError):
+        extensions = {**original.extensions, "code": original.code}
+        message = original.message
+    elif original is None or isinstance(original, GraphQLError):
+        # graphql-core's own request errors (syntax, validation, variable coercion) and
+        # permission classes' errors: their text is meant for the client.
+        code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
+        extensions = {**(error.extensions or {}), "code": code}
+        message = error.message
+    else:
+        log.error("unexpected resolver error", path=error.path, exc_info=original)
+        extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        message = "Internal server error."
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )

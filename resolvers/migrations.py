@@ -1,0 +1,58 @@
+"""Alembic, run per subgraph: each has its own migrations folder and version table, so the
+five can share one PostgreSQL database or live in five SQLite files."""
+
+from typing import Any, Literal
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import Connection, MetaData
+
+from resolvers.db import UtcDateTime, create_engine
+
+
+def alembic_config(subgraph: str, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", f"subgraphs.{subgraph}:migrations")
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+async def upgrade(subgraph: str, url: str, revision: str = "head") -> None:
+    """Brings one subgraph's database to ``revision``."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_run, alembic_config(subgraph, url), revision)
+    finally:
+        await engine.dispose()
+
+
+def _run(connection: Connection, config: Config, revision: str) -> None:
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+def _render_item(kind: str, item: Any, _autogen_context: Any) -> str | Literal[False]:
+    """Migrations spell column types in plain SQLAlchemy, so they never import our code."""
+    if kind == "type" and isinstance(item, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_env(metadata: MetaData, subgraph: str) -> None:
+    """The body of every subgraph's ``migrations/env.py``."""
+    options: dict[str, Any] = {
+        "target_metadata": metadata,
+        "version_table": f"alembic_version_{subgraph}",
+        # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
+        "render_as_batch": True,
+        "compare_type": True,
+        "render_item": _render_item,
+    }
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        context.configure(url=context.config.get_main_option("sqlalchemy.url"), literal_binds=True, **options)
+    else:
+        context.configure(connection=connection, **options)
+    with context.begin_transaction():
+        context.run_migrations()

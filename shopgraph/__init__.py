@@ -1,0 +1,1 @@
+"""The shopgraph command line and the wiring that starts the whole system."""

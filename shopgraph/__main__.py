@@ -1,0 +1,3 @@
+from shopgraph.cli import app
+
+app(prog_name="shopgraph")

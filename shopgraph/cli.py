@@ -1,0 +1,169 @@
+"""``shopgraph``: what the Makefile does, as commands."""
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from devstack import jwks_server, tokens
+from resolvers.migrations import upgrade
+from shopgraph import contracts, demo_data
+from shopgraph.registry import SUBGRAPHS, app_factory, settings_for
+from shopgraph.system import Ports, SystemConfig, running
+
+app = typer.Typer(help="shopgraph: a GraphQL federated commerce API.", no_args_is_help=True)
+schema_app = typer.Typer(help="The SDL contracts under schema/.", no_args_is_help=True)
+devstack_app = typer.Typer(help="Local stand-ins for the outside world.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+app.add_typer(devstack_app, name="devstack")
+console = Console()
+
+VAR = Path("var")
+DEMO_SCOPES = ("orders:read", "orders:write", "carts:write", "payments:read", "users:read")
+
+
+def _database_urls() -> dict[str, str]:
+    return {name: settings_for(name).database_url for name in SUBGRAPHS}
+
+
+def _signing_key_path(var: Path) -> Path:
+    return var / "dev-signing-key.json"
+
+
+@app.command()
+def serve(name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SUBGRAPHS)}")]) -> None:
+    """Serve one subgraph (settings from SHOPGRAPH_<NAME>_* variables)."""
+    if name not in SUBGRAPHS:
+        raise typer.BadParameter(f"unknown subgraph {name!r}")
+    settings = settings_for(name)
+    uvicorn.run(
+        app_factory(name)(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring every subgraph's database to the newest migration."""
+    for name, url in _database_urls().items():
+        if url.startswith("sqlite"):
+            VAR.mkdir(exist_ok=True)
+        asyncio.run(upgrade(name, url))
+        console.print(f"[green]migrated[/] {name}")
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo store (once; a second run changes nothing)."""
+    result = asyncio.run(demo_data.seed(_database_urls()))
+    verb = "loaded" if result.created else "already there:"
+    console.print(f"[green]demo data {verb}[/] {result.products} products in tenant '{demo_data.TENANT}'")
+
+
+@app.command()
+def compose(
+    allow_breaking: Annotated[bool, typer.Option(help="Accept breaking changes and record them as intended.")] = False,
+) -> None:
+    """Print each subgraph's SDL into schema/ and compose the supergraph."""
+    try:
+        written = contracts.export(allow_breaking=allow_breaking)
+    except contracts.BreakingChangesError as exc:
+        console.print(f"[red]{exc}[/]\nIf they are intended, run again with --allow-breaking.")
+        raise typer.Exit(1) from exc
+    console.print("\n".join(str(path.relative_to(contracts.ROOT)) for path in written) or "schema/ is up to date")
+
+
+@schema_app.command("check")
+def schema_check() -> None:
+    """Fail when the code's SDL differs from schema/ (and say which changes break clients)."""
+    drifted = contracts.drift()
+    for d in drifted:
+        console.print(f"[red]{d.subgraph}[/]: SDL differs from schema/{d.subgraph}.graphql")
+        for change in d.breaking:
+            console.print(f"  breaking: {change}")
+    if drifted:
+        raise typer.Exit(1)
+    console.print("schema/ matches the code")
+
+
+@app.command()
+def token(
+    subject: Annotated[str, typer.Argument()] = demo_data.SHOPPER.subject or "demo-shopper",
+    scope: Annotated[list[str] | None, typer.Option(help="Repeat for several scopes.")] = None,
+    tenant: Annotated[str, typer.Option()] = demo_data.TENANT,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 8 * 3600,
+) -> None:
+    """Print a development access token signed with var/'s key (what `make run` serves)."""
+    key = tokens.load_or_create_key(_signing_key_path(VAR))
+    print(tokens.mint(key, subject, scopes=scope or DEMO_SCOPES, tenant=tenant, ttl_seconds=ttl))
+
+
+@devstack_app.command("jwks")
+def devstack_jwks(
+    port: Annotated[int, typer.Option()] = 4010,
+    var: Annotated[Path, typer.Option()] = VAR,
+) -> None:
+    """Serve the development signing key's JWKS where the OIDC provider lives."""
+    key = tokens.load_or_create_key(_signing_key_path(var))
+    uvicorn.run(
+        jwks_server.create_app(key, issuer=f"http://127.0.0.1:{port}"), host="127.0.0.1", port=port, log_level="warning"
+    )
+
+
+@app.command()
+def run() -> None:
+    """Migrate, load demo data, start everything, print the URLs; Ctrl-C stops it all."""
+    migrate()
+    seed()
+    console.print("composing the supergraph and starting the services...")
+    config = SystemConfig(ports=Ports(), var=VAR.resolve(), database_urls=_database_urls())
+    stop = False
+
+    def request_stop(*_args: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    with running(config) as system:
+        table = Table("service", "URL")
+        for name, url in system.urls().items():
+            table.add_row(name, url)
+        console.print(table)
+        key = tokens.load_or_create_key(_signing_key_path(VAR))
+        demo_token = tokens.mint(
+            key,
+            "demo-shopper",
+            scopes=DEMO_SCOPES,
+            tenant=demo_data.TENANT,
+            ttl_seconds=8 * 3600,
+            email="shopper@example.com",
+            name="Dana Demo",
+        )
+        console.print(
+            f"\nGraphiQL: [bold]{system.urls()['router']}[/]\n"
+            "Add these request headers to act as the demo shopper (token valid 8 hours):\n"
+            f'{{"Authorization": "Bearer {demo_token}", "X-Tenant-Id": "demo"}}\n'
+            f"Logs: {VAR}/logs/. Press Ctrl-C to stop everything.",
+            soft_wrap=True,
+        )
+        try:
+            while not stop:
+                time.sleep(0.5)
+                for name, process in system.processes.items():
+                    if process.poll() is not None:
+                        console.print(f"[red]{name} exited ({process.returncode}); stopping[/]")
+                        stop = True
+        except KeyboardInterrupt:
+            pass
+        console.print("stopping...")

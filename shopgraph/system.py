@@ -1,0 +1,171 @@
+"""Starts the whole system as real processes: the development JWKS, the five subgraphs and
+the router. ``shopgraph run`` uses it, and so does the end-to-end test (on other ports)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shopgraph.contracts import ROOT, ROUTER_DIR, compose_with_urls
+from shopgraph.registry import SUBGRAPHS, settings_for
+
+HOST = "127.0.0.1"
+STOP_GRACE_SECONDS = 5.0
+START_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    router: int = 4000
+    oidc: int = 4010
+    subgraphs: dict[str, int] = field(default_factory=lambda: {name: settings_for(name).port for name in SUBGRAPHS})
+
+    @classmethod
+    def offset(cls, by: int) -> "Ports":
+        base = cls()
+        return cls(
+            router=base.router + by, oidc=base.oidc + by, subgraphs={n: p + by for n, p in base.subgraphs.items()}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SystemConfig:
+    ports: Ports
+    var: Path
+    database_urls: dict[str, str]
+    default_tenant: str | None = "demo"
+
+    @property
+    def issuer(self) -> str:
+        return f"http://{HOST}:{self.ports.oidc}"
+
+
+class System:
+    """The running processes; ``stop`` ends every one of them, whatever state they are in."""
+
+    def __init__(self, config: SystemConfig) -> None:
+        self.config = config
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def urls(self) -> dict[str, str]:
+        ports = self.config.ports
+        urls = {"router": f"http://{HOST}:{ports.router}/graphql", "oidc": self.config.issuer}
+        urls.update({name: f"http://{HOST}:{port}/graphql" for name, port in ports.subgraphs.items()})
+        return urls
+
+    def start(self) -> None:
+        config = self.config
+        config.var.mkdir(parents=True, exist_ok=True)
+        logs = config.var / "logs"
+        logs.mkdir(exist_ok=True)
+        python = sys.executable
+        self._spawn(
+            "oidc",
+            [python, "-m", "shopgraph", "devstack", "jwks", "--port", str(config.ports.oidc), "--var", str(config.var)],
+            logs,
+        )
+        for name in SUBGRAPHS:
+            prefix = f"SHOPGRAPH_{name.upper()}_"
+            env = {
+                f"{prefix}PORT": str(config.ports.subgraphs[name]),
+                f"{prefix}DATABASE_URL": config.database_urls[name],
+                f"{prefix}OIDC_ISSUER": config.issuer,
+                f"{prefix}JWKS_URL": f"{config.issuer}/.well-known/jwks.json",
+                f"{prefix}CATALOG_URL": f"http://{HOST}:{config.ports.subgraphs['catalog']}",
+            }
+            if config.default_tenant:
+                env[f"{prefix}DEFAULT_TENANT"] = config.default_tenant
+            self._spawn(name, [python, "-m", "shopgraph", "serve", name], logs, env)
+        supergraph = config.var / "supergraph.graphql"
+        supergraph.write_text(
+            compose_with_urls({n: f"http://{HOST}:{p}/graphql" for n, p in config.ports.subgraphs.items()})
+        )
+        self._spawn(
+            "router",
+            [
+                str(ROUTER_DIR / "node_modules/.bin/hive-gateway"),
+                "supergraph",
+                "-c",
+                str(ROUTER_DIR / "gateway.config.ts"),
+                "--host",
+                HOST,
+            ],
+            logs,
+            {"ROUTER_PORT": str(config.ports.router), "SUPERGRAPH_PATH": str(supergraph)},
+        )
+        self.wait_until_ready()
+
+    def _spawn(self, name: str, command: list[str], logs: Path, env: dict[str, str] | None = None) -> None:
+        # The child keeps its own copy of the log's descriptor; ours closes at once.
+        with (logs / f"{name}.log").open("ab") as log:
+            self.processes[name] = subprocess.Popen(  # noqa: S603 - our own commands, no shell
+                command,
+                cwd=ROOT,
+                env={**os.environ, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def health_urls(self) -> dict[str, str]:
+        ports = self.config.ports
+        urls = {name: f"http://{HOST}:{port}/ready" for name, port in ports.subgraphs.items()}
+        urls["oidc"] = f"{self.config.issuer}/.well-known/jwks.json"
+        urls["router"] = f"http://{HOST}:{ports.router}/readiness"
+        return urls
+
+    def wait_until_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        pending = self.health_urls()
+        with httpx.Client(timeout=2.0) as http:
+            while pending:
+                for name, url in list(pending.items()):
+                    process = self.processes[name]
+                    if process.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited with {process.returncode}; see {self.config.var}/logs/{name}.log"
+                        )
+                    try:
+                        if http.get(url).status_code == 200:
+                            del pending[name]
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    raise RuntimeError(f"not ready after {START_TIMEOUT_SECONDS:.0f}s: {', '.join(pending)}")
+                if pending:
+                    time.sleep(0.2)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    # Each child leads its own process group, so whatever it started goes down with it.
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+@contextmanager
+def running(config: SystemConfig) -> Iterator[System]:
+    system = System(config)
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()

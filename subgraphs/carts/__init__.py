@@ -1,0 +1,1 @@
+"""Carts: one open cart per user and tenant. Adds ``User.cart``; lines reference ``Product``."""

@@ -1,0 +1,13 @@
+"""``create_app``: the carts subgraph as an ASGI app."""
+
+import httpx
+from fastapi import FastAPI
+
+from resolvers.app import create_subgraph_app
+from subgraphs.carts.loaders import make_loaders
+from subgraphs.carts.schema import build_schema
+from subgraphs.carts.settings import CartsSettings
+
+
+def create_app(settings: CartsSettings, *, http_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    return create_subgraph_app(settings, build_schema(settings), make_loaders, http_transport=http_transport)

@@ -1,0 +1,64 @@
+"""What carts asks the catalog: current price, status and availability of products.
+
+Calls go to the catalog's internal endpoint with a timeout and a few jittered retries on
+transport failures and 5xx; when the catalog stays down the caller gets SERVICE_UNAVAILABLE.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import stamina
+
+from resolvers.errors import Unavailable
+from resolvers.money import Money
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogProduct:
+    id: str
+    name: str
+    active: bool
+    price: Money
+    available: int
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500
+    return isinstance(exc, httpx.TransportError)
+
+
+class CatalogClient:
+    def __init__(self, http: httpx.AsyncClient, base_url: str, *, timeout: float) -> None:
+        self._http = http
+        self._url = f"{base_url.rstrip('/')}/internal/v1/products"
+        self._timeout = timeout
+
+    async def products(self, tenant: str, ids: Sequence[str]) -> dict[str, CatalogProduct]:
+        if not ids:
+            return {}
+        try:
+            body = await self._fetch(tenant, list(dict.fromkeys(ids)))
+        except httpx.HTTPError as exc:
+            raise Unavailable("The catalog is not answering; try again shortly.") from exc
+        return {
+            item["id"]: CatalogProduct(
+                id=item["id"],
+                name=item["name"],
+                active=item["active"],
+                price=Money(amount=item["price"]["amount"], currency=item["price"]["currency"]),
+                available=item["available"],
+            )
+            for item in body["products"]
+        }
+
+    @stamina.retry(on=_retryable, attempts=3, wait_initial=0.05, wait_max=0.5, timeout=5.0)
+    async def _fetch(self, tenant: str, ids: list[str]) -> dict[str, Any]:
+        response = await self._http.get(
+            self._url, params={"ids": ids}, headers={"X-Tenant-Id": tenant}, timeout=self._timeout
+        )
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body

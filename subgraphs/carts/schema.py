@@ -1,0 +1,13 @@
+from resolvers.schema import SubgraphSchema
+from resolvers.settings import SubgraphSettings
+from subgraphs.carts.mutations import Mutation
+from subgraphs.carts.types import Product, User
+
+
+def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
+    return SubgraphSchema(
+        mutation=Mutation,
+        types=[User, Product],
+        max_representations=settings.max_representations,
+        max_query_depth=settings.max_query_depth,
+    )

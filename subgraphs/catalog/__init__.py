@@ -1,0 +1,1 @@
+"""Catalog: products, categories and inventory. Owns ``Product`` and ``Category``."""

@@ -1,0 +1,15 @@
+from resolvers.schema import SubgraphSchema
+from resolvers.settings import SubgraphSettings
+from subgraphs.catalog.mutations import Mutation
+from subgraphs.catalog.queries import Query
+from subgraphs.catalog.types import Category, Product
+
+
+def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
+    return SubgraphSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Product, Category],
+        max_representations=settings.max_representations,
+        max_query_depth=settings.max_query_depth,
+    )

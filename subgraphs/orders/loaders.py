@@ -1,0 +1,105 @@
+"""Per-request loaders: orders by id, lines by order, and users' order histories (one
+statement for many users' first pages, whatever the number of users)."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from strawberry.dataloader import DataLoader
+
+from resolvers.context import Context
+from resolvers.loaders import loader, many_per_key, one_per_key
+from resolvers.pagination import Keyset
+from resolvers.validation import is_uuid
+from subgraphs.orders.tables import OrderLineRow, OrderRow
+
+NEWEST_FIRST = Keyset(name="orders:created:desc", columns=(OrderRow.created_at, OrderRow.id), descending=True)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """One user's page of orders: which user, how many, after which cursor."""
+
+    user_id: str
+    first: int
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersLoaders:
+    order: DataLoader[str, OrderRow | None]
+    lines: DataLoader[str, list[OrderLineRow]]
+    history: DataLoader[HistoryPage, list[OrderRow]]
+    history_count: DataLoader[str, int]
+
+
+def make_loaders(context: "Context[OrdersLoaders]", _runtime: object) -> OrdersLoaders:
+    async def orders(ids: list[str]) -> list[OrderRow | None]:
+        wanted = [i for i in ids if is_uuid(i)]
+        async with context.db() as session:
+            rows = await session.scalars(
+                select(OrderRow).where(OrderRow.tenant_id == context.tenant, OrderRow.id.in_(wanted))
+            )
+            return one_per_key(ids, rows, lambda row: row.id)
+
+    async def lines(order_ids: list[str]) -> list[list[OrderLineRow]]:
+        async with context.db() as session:
+            rows = await session.scalars(
+                select(OrderLineRow)
+                .where(OrderLineRow.tenant_id == context.tenant, OrderLineRow.order_id.in_(order_ids))
+                .order_by(OrderLineRow.order_id, OrderLineRow.position)
+            )
+            return many_per_key(order_ids, rows, lambda row: row.order_id)
+
+    async def histories(pages: list[HistoryPage]) -> list[list[OrderRow]]:
+        # Pages asking for the same size after the same cursor share one windowed statement:
+        # in practice one statement serves every user of the request.
+        groups: defaultdict[tuple[int, str | None], list[str]] = defaultdict(list)
+        for page in pages:
+            groups[(page.first, page.after)].append(page.user_id)
+        found: dict[HistoryPage, list[OrderRow]] = {}
+        async with context.db() as session:
+            for (first, after), user_ids in groups.items():
+                rank = func.row_number().over(
+                    partition_by=OrderRow.user_id, order_by=(OrderRow.created_at.desc(), OrderRow.id.desc())
+                )
+                ranked = (
+                    NEWEST_FIRST.apply(
+                        select(OrderRow.id, rank.label("rank")).where(
+                            OrderRow.tenant_id == context.tenant, OrderRow.user_id.in_(user_ids)
+                        ),
+                        first,
+                        after,
+                    )
+                    .limit(None)
+                    .order_by(None)
+                    .subquery()
+                )
+                rows = await session.scalars(
+                    select(OrderRow)
+                    .join(ranked, ranked.c.id == OrderRow.id)
+                    .where(ranked.c.rank <= first + 1)
+                    .order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+                )
+                for user_id, user_rows in zip(
+                    user_ids, many_per_key(user_ids, rows, lambda row: row.user_id), strict=True
+                ):
+                    found[HistoryPage(user_id, first, after)] = user_rows
+        return [found[page] for page in pages]
+
+    async def history_counts(user_ids: list[str]) -> list[int]:
+        async with context.db() as session:
+            result = await session.execute(
+                select(OrderRow.user_id, func.count())
+                .where(OrderRow.tenant_id == context.tenant, OrderRow.user_id.in_(user_ids))
+                .group_by(OrderRow.user_id)
+            )
+            counts = {user_id: count for user_id, count in result.tuples()}
+        return [counts.get(user_id, 0) for user_id in user_ids]
+
+    return OrdersLoaders(
+        order=loader(orders),
+        lines=loader(lines),
+        history=loader(histories),
+        history_count=loader(history_counts),
+    )

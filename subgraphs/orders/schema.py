@@ -1,0 +1,13 @@
+from resolvers.schema import SubgraphSchema
+from resolvers.settings import SubgraphSettings
+from subgraphs.orders.queries import Query
+from subgraphs.orders.types import Order, Product, User
+
+
+def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
+    return SubgraphSchema(
+        query=Query,
+        types=[Order, User, Product],
+        max_representations=settings.max_representations,
+        max_query_depth=settings.max_query_depth,
+    )

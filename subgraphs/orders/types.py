@@ -1,0 +1,157 @@
+"""The orders subgraph's GraphQL types: ``Order``, its lines, and ``User.orders``."""
+
+from datetime import datetime
+from typing import Self
+
+import strawberry
+
+from resolvers.context import Context
+from resolvers.money import Money
+from resolvers.pagination import Connection, check_page_size, connection
+from resolvers.permissions import owner_or_scope
+from resolvers.stubs import STUB_KEY
+from subgraphs.orders import tables
+from subgraphs.orders.loaders import NEWEST_FIRST, HistoryPage, OrdersLoaders
+from subgraphs.orders.tables import OrderLineRow, OrderRow
+
+Info = strawberry.Info[Context[OrdersLoaders], None]
+
+ADMIN_SCOPE = "orders:admin"
+
+strawberry.enum(tables.OrderStatus, description="Where an order stands between checkout and delivery.")
+
+
+@strawberry.federation.type(keys=STUB_KEY)
+class Product:
+    id: strawberry.ID
+
+
+@strawberry.type
+class OrderLine:
+    id: strawberry.ID
+    sku: str
+    name: str = strawberry.field(description="The product's name when the order was placed.")
+    quantity: int
+    unit_price: Money = strawberry.field(description="The price paid per unit, fixed when the order was placed.")
+    line_total: Money
+    product: Product
+
+    @classmethod
+    def from_row(cls, row: OrderLineRow, currency: str) -> Self:
+        return cls(
+            id=strawberry.ID(row.id),
+            sku=row.sku,
+            name=row.name,
+            quantity=row.quantity,
+            unit_price=Money(amount=row.unit_price_amount, currency=currency),
+            line_total=Money(amount=row.unit_price_amount * row.quantity, currency=currency),
+            product=Product(id=strawberry.ID(row.product_id)),
+        )
+
+
+@strawberry.type
+class OrderTotals:
+    subtotal: Money
+    shipping: Money
+    tax: Money
+    total: Money
+
+
+@strawberry.type
+class ShippingAddress:
+    recipient: str
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None
+    postal_code: str
+    country: str
+
+
+@strawberry.federation.type(keys=["id"])
+class User:
+    id: strawberry.ID
+
+    @strawberry.field(description="The user's orders, newest first.")
+    async def orders(self, info: Info, first: int = 10, after: str | None = None) -> Connection["Order"]:
+        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
+        first = check_page_size(first)
+        if after is not None:
+            NEWEST_FIRST.decode(after)
+        loaders = info.context.loaders
+        rows = await loaders.history.load(HistoryPage(self.id, first, after))
+
+        async def count_total() -> int:
+            return await loaders.history_count.load(self.id)
+
+        return connection(
+            rows,
+            first=first,
+            keyset=NEWEST_FIRST,
+            sort_values=lambda row: (row.created_at, row.id),
+            node=Order.from_row,
+            count_total=count_total,
+        )
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Self:
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"])
+class Order:
+    id: strawberry.ID
+    number: str
+    status: tables.OrderStatus
+    created_at: datetime
+    totals: OrderTotals
+    shipping_address: ShippingAddress
+    user_id: strawberry.Private[str]
+    currency: strawberry.Private[str]
+
+    @strawberry.field
+    def customer(self) -> User:
+        return User(id=strawberry.ID(self.user_id))
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        rows = await info.context.loaders.lines.load(self.id)
+        return [OrderLine.from_row(row, self.currency) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: OrderRow) -> Self:
+        def money(amount: int) -> Money:
+            return Money(amount=amount, currency=row.currency)
+
+        address = row.shipping_address
+        return cls(
+            id=strawberry.ID(row.id),
+            number=row.number,
+            status=tables.OrderStatus(row.status),
+            created_at=row.created_at,
+            totals=OrderTotals(
+                subtotal=money(row.subtotal_amount),
+                shipping=money(row.shipping_amount),
+                tax=money(row.tax_amount),
+                total=money(row.total_amount),
+            ),
+            shipping_address=ShippingAddress(
+                recipient=address.get("recipient") or "",
+                line1=address.get("line1") or "",
+                line2=address.get("line2"),
+                city=address.get("city") or "",
+                region=address.get("region"),
+                postal_code=address.get("postal_code") or "",
+                country=address.get("country") or "",
+            ),
+            user_id=row.user_id,
+            currency=row.currency,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Self | None:
+        row = await info.context.loaders.order.load(id)
+        if row is None:
+            return None
+        owner_or_scope(info.context, row.user_id, ADMIN_SCOPE)
+        return cls.from_row(row)

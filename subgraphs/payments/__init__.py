@@ -1,0 +1,1 @@
+"""Payments: Stripe PaymentIntents and refunds. Owns ``Payment``; adds ``Order.payment``."""

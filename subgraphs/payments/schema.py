@@ -1,0 +1,13 @@
+from resolvers.schema import SubgraphSchema
+from resolvers.settings import SubgraphSettings
+from subgraphs.payments.queries import Query
+from subgraphs.payments.types import Order, Payment
+
+
+def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
+    return SubgraphSchema(
+        query=Query,
+        types=[Payment, Order],
+        max_representations=settings.max_representations,
+        max_query_depth=settings.max_query_depth,
+    )

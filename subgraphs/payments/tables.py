@@ -1,0 +1,60 @@
+"""Payment tables: one row per PaymentIntent, refunds against it."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from resolvers.db import UtcDateTime, id_column_type, new_id, utcnow
+
+
+class PaymentStatus(StrEnum):
+    REQUIRES_PAYMENT_METHOD = "REQUIRES_PAYMENT_METHOD"
+    PROCESSING = "PROCESSING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PaymentRow(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        # One PaymentIntent is one payment, however often Stripe tells us about it.
+        UniqueConstraint("provider_ref"),
+        # Order.payment reads an order's newest payment.
+        Index("ix_payments_order", "tenant_id", "order_id", "created_at"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunds_within_amount"),
+    )
+
+    id: Mapped[str] = mapped_column(id_column_type(), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    order_id: Mapped[str] = mapped_column(id_column_type())
+    user_id: Mapped[str] = mapped_column(String(255))
+    provider_ref: Mapped[str] = mapped_column(String(255))
+    client_secret: Mapped[str | None] = mapped_column(String(255))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(30), default=PaymentStatus.REQUIRES_PAYMENT_METHOD)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class RefundRow(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="refund_positive"),)
+
+    id: Mapped[str] = mapped_column(id_column_type(), primary_key=True, default=new_id)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    provider_ref: Mapped[str] = mapped_column(String(255))
+    amount: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

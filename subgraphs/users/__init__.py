@@ -1,0 +1,1 @@
+"""Users: profiles keyed by the token's subject, and their addresses. Owns ``User``."""

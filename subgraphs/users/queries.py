@@ -1,0 +1,43 @@
+"""The users subgraph's query root."""
+
+import strawberry
+from sqlalchemy import func, select
+
+from resolvers.pagination import Connection, Keyset, check_page_size, connection
+from resolvers.permissions import authenticated, requires_scopes
+from subgraphs.users import services
+from subgraphs.users.tables import UserRow
+from subgraphs.users.types import Info, User
+
+_NEWEST_FIRST = Keyset(name="users:created:desc", columns=(UserRow.created_at, UserRow.id), descending=True)
+
+
+@strawberry.type
+class Query:
+    @authenticated(description="The caller's profile, created the first time their token is seen.")
+    async def me(self, info: Info) -> User:
+        context = info.context
+        async with context.db.begin() as session:
+            row = await services.ensure_user(context.tenant, context.caller, context.require_subject(), session=session)
+        return User.from_row(row)
+
+    @requires_scopes("users:admin", description="Every profile of the store, newest first.")
+    async def users(self, info: Info, first: int = 20, after: str | None = None) -> Connection[User]:
+        first = check_page_size(first)
+        listed = select(UserRow).where(UserRow.tenant_id == info.context.tenant)
+        async with info.context.db() as session:
+            rows = (await session.scalars(_NEWEST_FIRST.apply(listed, first, after))).all()
+
+        async def count_total() -> int:
+            async with info.context.db() as session:
+                total = await session.scalar(select(func.count()).select_from(listed.subquery()))
+            return int(total or 0)
+
+        return connection(
+            rows,
+            first=first,
+            keyset=_NEWEST_FIRST,
+            sort_values=lambda row: (row.created_at, row.id),
+            node=User.from_row,
+            count_total=count_total,
+        )

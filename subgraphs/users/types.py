@@ -1,0 +1,97 @@
+"""The users subgraph's GraphQL types. A profile is its owner's: other callers need
+``users:admin`` to see more than the id."""
+
+from datetime import datetime
+from typing import Self
+
+import strawberry
+
+from resolvers.context import Context
+from resolvers.permissions import owner_or_scope
+from subgraphs.users.loaders import UsersLoaders
+from subgraphs.users.tables import AddressRow, UserRow
+
+Info = strawberry.Info[Context[UsersLoaders], None]
+
+ADMIN_SCOPE = "users:admin"
+
+
+@strawberry.type
+class Address:
+    id: strawberry.ID
+    label: str | None
+    recipient: str
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None
+    postal_code: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
+
+    @classmethod
+    def from_row(cls, row: AddressRow) -> Self:
+        return cls(
+            id=strawberry.ID(row.id),
+            label=row.label,
+            recipient=row.recipient,
+            line1=row.line1,
+            line2=row.line2,
+            city=row.city,
+            region=row.region,
+            postal_code=row.postal_code,
+            country=row.country,
+        )
+
+
+@strawberry.federation.type(keys=["id"], description="A shopper's profile; its id is the token's subject.")
+class User:
+    id: strawberry.ID
+    row: strawberry.Private[UserRow]
+
+    @strawberry.field
+    def email(self, info: Info) -> str | None:
+        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
+        return self.row.email
+
+    @strawberry.field
+    def name(self, info: Info) -> str | None:
+        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
+        return self.row.name
+
+    @strawberry.field
+    def created_at(self, info: Info) -> datetime | None:
+        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
+        return self.row.created_at
+
+    @strawberry.field
+    async def addresses(self, info: Info) -> list[Address] | None:
+        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
+        rows = await info.context.loaders.addresses.load(self.id)
+        return [Address.from_row(row) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: UserRow) -> Self:
+        return cls(id=strawberry.ID(row.id), row=row)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Self | None:
+        row = await info.context.loaders.user.load(id)
+        return cls.from_row(row) if row else None
+
+
+@strawberry.input
+class UpdateProfileInput:
+    name: str | None = None
+    email: str | None = None
+
+
+@strawberry.input
+class AddressInput:
+    recipient: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str | None = None
+    region: str | None = None
+    label: str | None = None

@@ -1,0 +1,143 @@
+"""Fixtures: real databases (SQLite and PostgreSQL), the five subgraph apps in process, and
+tokens signed by a test key whose JWKS the apps fetch over their HTTP client."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from joserfc.jwk import RSAKey
+from sqlalchemy import delete
+
+from devstack import tokens
+from resolvers.app import Runtime
+from resolvers.migrations import upgrade
+from shopgraph.registry import SUBGRAPHS, app_factory, settings_for
+from tests.support.graphql import GraphQLClient
+from tests.support.sql import SqlCounter
+
+POSTGRES_ADMIN_DSN = os.environ.get("SHOPGRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+JWKS_URL = "http://oidc.test/.well-known/jwks.json"
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> RSAKey:
+    return tokens.generate_key("test-key")
+
+
+@pytest.fixture(scope="session")
+def token(signing_key: RSAKey) -> Any:
+    """``token("alice", scopes=[...], tenant=...)``: a valid access token for a subject."""
+
+    def mint(subject: str, *, scopes: tuple[str, ...] | list[str] = (), **claims: Any) -> str:
+        return tokens.mint(signing_key, subject, scopes=scopes, **claims)
+
+    return mint
+
+
+class ServiceTransport(httpx.AsyncBaseTransport):
+    """Routes the apps' outgoing HTTP by host: the JWKS, and the other subgraphs in process."""
+
+    def __init__(self, signing_key: RSAKey) -> None:
+        self.apps: dict[str, httpx.AsyncBaseTransport] = {}
+        self._jwks = tokens.jwks(signing_key)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "oidc.test":
+            return httpx.Response(200, json=self._jwks)
+        app = self.apps.get(request.url.host)
+        if app is None:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await app.handle_async_request(request)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+async def database_urls(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, str]]:
+    """One migrated database per subgraph, created for this run and dropped after it."""
+    run = uuid.uuid4().hex[:8]
+    if backend == "sqlite":
+        folder: Path = tmp_path_factory.mktemp("db")
+        urls = {name: f"sqlite+aiosqlite:///{folder / name}.db" for name in SUBGRAPHS}
+    else:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+        names = {name: f"shopgraph_test_{run}_{name}" for name in SUBGRAPHS}
+        for database in names.values():
+            await admin.execute(f'CREATE DATABASE "{database}"')
+        urls = {name: f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}" for name, database in names.items()}
+    for name, url in urls.items():
+        await upgrade(name, url)
+    yield urls
+    if backend == "postgresql":
+        for database in names.values():
+            await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+class Stack:
+    """The five subgraph apps, running in process on one backend."""
+
+    def __init__(self, apps: dict[str, Any], backend: str) -> None:
+        self.apps = apps
+        self.backend = backend
+
+    def runtime(self, name: str) -> Runtime:
+        runtime: Runtime = self.apps[name].state.runtime
+        return runtime
+
+    def client(self, name: str) -> GraphQLClient:
+        return GraphQLClient(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=self.apps[name]), base_url=f"http://{name}.test")
+        )
+
+    def count_sql(self, name: str) -> SqlCounter:
+        return SqlCounter(self.runtime(name).engine)
+
+    async def truncate(self) -> None:
+        for name in SUBGRAPHS:
+            metadata = __import__(f"subgraphs.{name}.tables", fromlist=["Base"]).Base.metadata
+            async with self.runtime(name).db.begin() as session:
+                for table in reversed(metadata.sorted_tables):
+                    await session.execute(delete(table))
+
+
+@pytest.fixture(scope="session")
+async def stack_session(database_urls: dict[str, str], backend: str, signing_key: RSAKey) -> AsyncIterator[Stack]:
+    transport = ServiceTransport(signing_key)
+    apps: dict[str, Any] = {}
+    async with AsyncExitStack() as exits:
+        for name in SUBGRAPHS:
+            settings = settings_for(
+                name,
+                database_url=database_urls[name],
+                environment="test",
+                jwks_url=JWKS_URL,
+                catalog_url="http://catalog.test",
+            )
+            app = app_factory(name)(settings, http_transport=transport)
+            await exits.enter_async_context(LifespanManager(app))
+            apps[name] = app
+            transport.apps[f"{name}.test"] = httpx.ASGITransport(app=app)
+        yield Stack(apps, backend)
+
+
+@pytest.fixture
+async def stack(stack_session: Stack) -> AsyncIterator[Stack]:
+    """The stack with empty tables: each test starts from nothing."""
+    yield stack_session
+    await stack_session.truncate()
+
+
+@pytest.fixture
+def anyio_backend() -> Iterator[str]:
+    yield "asyncio"

@@ -1,0 +1,131 @@
+"""The whole system as real processes: five subgraphs, the development JWKS and the router,
+queried over HTTP through the router."""
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack import tokens
+from resolvers.migrations import upgrade
+from shopgraph import demo_data
+from shopgraph.registry import SUBGRAPHS
+from shopgraph.system import Ports, System, SystemConfig, running
+
+pytestmark = pytest.mark.e2e
+
+ACROSS = """
+query Me {
+  me {
+    name
+    cart { itemCount subtotal { amount currency } lines { quantity product { name price { amount currency } stock { available } } } }
+    orders(first: 5) { totalCount edges { node { number status lines { name } payment { status amount { amount } } } } }
+  }
+}
+"""
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _free_ports() -> Ports:
+    """Ports away from `make run`'s, so the suite can run beside a running system."""
+    for offset in range(100, 1000, 100):
+        ports = Ports.offset(offset)
+        if all(_free(port) for port in [ports.router, ports.oidc, *ports.subgraphs.values()]):
+            return ports
+    raise RuntimeError("no free block of ports between 4100 and 5000")
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    var: Path = tmp_path_factory.mktemp("var")
+    urls = {name: f"sqlite+aiosqlite:///{var / name}.db" for name in SUBGRAPHS}
+
+    async def prepare() -> None:
+        for name, url in urls.items():
+            await upgrade(name, url)
+        await demo_data.seed(urls)
+
+    asyncio.run(prepare())
+    with running(SystemConfig(ports=_free_ports(), var=var, database_urls=urls, default_tenant=None)) as started:
+        yield started
+
+
+def shopper_token(system: System) -> str:
+    key = tokens.load_or_create_key(system.config.var / "dev-signing-key.json")
+    return tokens.mint(
+        key, "demo-shopper", tenant="demo", issuer=system.config.issuer, email="shopper@example.com", name="Dana Demo"
+    )
+
+
+def ask(system: System, query: str, token: str | None = None, **headers: str) -> dict[str, Any]:
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    response = httpx.post(system.urls()["router"], json={"query": query}, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_query_across_five_subgraphs_through_the_router(system: System) -> None:
+    body = ask(system, ACROSS, shopper_token(system), **{"X-Tenant-Id": "demo"})
+
+    assert "errors" not in body, body["errors"]
+    me = body["data"]["me"]
+    assert me["name"] == "Dana Demo"
+    lines = me["cart"]["lines"]
+    assert [line["quantity"] for line in lines] == [1, 2, 3]
+    assert all(line["product"]["price"]["currency"] == "USD" for line in lines)
+    assert me["cart"]["subtotal"]["amount"] == sum(
+        line["quantity"] * line["product"]["price"]["amount"] for line in lines
+    )
+    orders = me["orders"]
+    assert orders["totalCount"] == 2
+    assert sorted(edge["node"]["payment"]["status"] for edge in orders["edges"]) == [
+        "REQUIRES_PAYMENT_METHOD",
+        "SUCCEEDED",
+    ]
+
+
+def test_public_catalog_through_the_router_with_the_token_naming_the_tenant(system: System) -> None:
+    body = ask(
+        system,
+        "{ products(first: 3, sort: {field: PRICE, direction: DESC}) { totalCount edges { node { name category { name } } } } categories { name } }",
+        shopper_token(system),
+    )
+
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["products"]["totalCount"] > 100
+    assert len(body["data"]["categories"]) == 10
+
+
+def test_errors_keep_their_codes_through_the_router(system: System) -> None:
+    anonymous = ask(system, "{ me { name } }", **{"X-Tenant-Id": "demo"})
+    bad_input = ask(system, "{ products(first: 1000) { totalCount } }", **{"X-Tenant-Id": "demo"})
+
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert bad_input["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_every_process_stops(tmp_path: Path) -> None:
+    var = tmp_path
+    urls = {name: f"sqlite+aiosqlite:///{var / name}.db" for name in SUBGRAPHS}
+    asyncio.run(_migrate(urls))
+    config = SystemConfig(ports=_free_ports(), var=var, database_urls=urls)
+    with running(config) as started:
+        processes = list(started.processes.values())
+        ports = [config.ports.router, *config.ports.subgraphs.values()]
+    assert all(process.poll() is not None for process in processes)
+    assert all(_free(port) for port in ports)
+
+
+async def _migrate(urls: dict[str, str]) -> None:
+    for name, url in urls.items():
+        await upgrade(name, url)

@@ -1,0 +1,96 @@
+"""Whatever a client sends, it gets an answer with a code: never a 500, never internals."""
+
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from shopgraph.registry import app_factory, settings_for
+from tests.support import factories
+from tests.support.graphql import GraphQLClient, data, error_codes
+
+NASTY = ["\x00", "'; DROP TABLE products; --", "ü" * 300, "\U0001f600" * 70, "a\x1bb", " ", "%_%", "\\"]
+
+
+@pytest.mark.parametrize("text", NASTY)
+async def test_hostile_text_is_refused_or_stored_never_crashes(stack: Any, token: Any, text: str) -> None:
+    admin = token("admin", scopes=("catalog:write",))
+    catalog, users = stack.client("catalog"), stack.client("users")
+    queries = [
+        (
+            catalog,
+            'mutation($t: String!) { createProduct(input: {sku: $t, name: $t, price: {amount: 1, currency: "USD"}}) { id } }',
+        ),
+        (catalog, "mutation($t: String!) { createCategory(input: {slug: $t, name: $t}) { id } }"),
+        (catalog, "query($t: String!) { productBySku(sku: $t) { id } products(filter: {search: $t}) { totalCount } }"),
+        (users, "mutation($t: String!) { updateProfile(input: {name: $t}) { id } }"),
+        (
+            users,
+            "mutation($t: String!) { addAddress(input: {recipient: $t, line1: $t, city: $t, postalCode: $t, country: $t}) { id } }",
+        ),
+    ]
+    for client, query in queries:
+        body = await client(query, {"t": text}, token=admin)
+        assert set(error_codes(body)) <= {"BAD_USER_INPUT", "CONFLICT"}, (query, text, body)
+
+
+async def test_wrong_variable_types_and_unknown_fields_are_bad_input(stack: Any) -> None:
+    catalog = stack.client("catalog")
+
+    wrong_type = await catalog("query($n: Int!) { products(first: $n) { totalCount } }", {"n": "five"})
+    unknown = await catalog("{ products { priceInBitcoin } }")
+    syntax = await catalog("{ products { ")
+
+    assert error_codes(wrong_type) == ["BAD_USER_INPUT"]
+    assert error_codes(unknown) == ["BAD_USER_INPUT"]
+    assert error_codes(syntax) == ["BAD_USER_INPUT"]
+
+
+async def test_too_many_representations_are_refused(stack: Any) -> None:
+    representations = [{"__typename": "Product", "id": f"00000000-0000-4000-8000-{i:012d}"} for i in range(1001)]
+
+    body = await stack.client("catalog")(
+        "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }", {"r": representations}
+    )
+
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_database_down_is_masked_and_not_ready(stack: Any, signing_key: Any) -> None:
+    settings = settings_for(
+        "catalog", database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none", environment="test"
+    )
+    app = app_factory("catalog")(settings)
+    async with LifespanManager(app):
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://catalog.test")
+        body = await GraphQLClient(http)("{ products { totalCount } }")
+        ready = await http.get("/ready")
+        health = await http.get("/health")
+
+    assert error_codes(body) == ["INTERNAL_SERVER_ERROR"]
+    assert body["errors"][0]["message"] == "Internal server error."
+    assert "asyncpg" not in str(body) and "127.0.0.1" not in str(body)
+    assert ready.status_code == 503 and health.status_code == 200
+
+
+async def test_internal_endpoint_answers_problem_json(stack: Any) -> None:
+    product = await factories.product(stack)
+    http = stack.client("catalog").http
+
+    ok = await http.get("/internal/v1/products", params={"ids": [product.id, "junk"]}, headers={"X-Tenant-Id": "acme"})
+    no_tenant = await http.get("/internal/v1/products", params={"ids": [product.id]})
+
+    assert [p["id"] for p in ok.json()["products"]] == [product.id]
+    assert no_tenant.status_code == 422
+    assert no_tenant.headers["content-type"] == "application/problem+json"
+    assert no_tenant.json()["status"] == 422
+
+
+async def test_unknown_product_reference_resolves_to_null(stack: Any) -> None:
+    body = await stack.client("catalog")(
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id } } }",
+        {"r": [{"__typename": "Product", "id": "garbage"}]},
+    )
+
+    assert data(body) == {"_entities": [None]}
