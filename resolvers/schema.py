@@ -4,7 +4,7 @@ from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext
 
@@ -20,6 +20,10 @@ class SubgraphSchema(strawberry.federation.Schema):
 
     def __init__(self, *, max_representations: int, max_query_depth: int, **options: Any) -> None:
         self.max_representations = max_representations
+        # The depth rule is built once: the validation cache keys on the rule classes, and
+        # QueryDepthLimiter makes a new class per instance, so a per-request limiter would
+        # turn every validation into a cache miss.
+        depth_rules = QueryDepthLimiter(max_depth=max_query_depth).validation_rules
         super().__init__(
             federation_version=FEDERATION_VERSION,
             extensions=[
@@ -27,7 +31,7 @@ class SubgraphSchema(strawberry.federation.Schema):
                 # cost milliseconds per request and the router sends the same texts over again.
                 lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
                 lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
-                lambda: QueryDepthLimiter(max_depth=max_query_depth),
+                lambda: AddValidationRules(depth_rules),
             ],
             **options,
         )

@@ -13,7 +13,8 @@
 // npm (a stray parent survives a stop). SIGTERM to its pid stops it cleanly.
 //
 // Environment:
-//   ROUTER_PORT                 port (default 4000); the host is always 127.0.0.1
+//   ROUTER_PORT                 port (default 4000)
+//   ROUTER_HOST                 listen address (default 127.0.0.1; 0.0.0.0 only inside a container)
 //   SUPERGRAPH_PATH             supergraph SDL file (default ../schema/supergraph.graphql,
 //                               relative to this file; a relative value is taken
 //                               from the current directory)
@@ -34,7 +35,8 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, parse } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
 
-const HOST = '127.0.0.1';
+// 127.0.0.1 unless ROUTER_HOST says otherwise (a container publishing its port sets 0.0.0.0).
+const HOST = process.env.ROUTER_HOST ?? '127.0.0.1';
 
 /** Client request headers forwarded unchanged to every subgraph request. */
 export const PROPAGATED_HEADERS = ['authorization', 'x-tenant-id'] as const;

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devstack import jwks_server, tokens
+from resolvers.logging import configure_logging
 from resolvers.migrations import upgrade
 from shopgraph import contracts, demo_data
 from shopgraph.registry import SUBGRAPHS, app_factory, settings_for
@@ -42,6 +43,7 @@ def serve(name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SUBGRAPH
     if name not in SUBGRAPHS:
         raise typer.BadParameter(f"unknown subgraph {name!r}")
     settings = settings_for(name)
+    configure_logging(settings.environment)
     uvicorn.run(
         app_factory(name)(settings),
         host=settings.host,
@@ -166,4 +168,6 @@ def run() -> None:
                         stop = True
         except KeyboardInterrupt:
             pass
+        # A second Ctrl-C while the children stop would leave some of them running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         console.print("stopping...")

@@ -64,7 +64,8 @@ async def _seed(sessions: dict[str, async_sessionmaker[AsyncSession]], tenant: s
         existing = await session.scalar(select(func.count()).where(ProductRow.tenant_id == tenant))
         if existing:
             return Seeded(created=False, products=int(existing))
-        products = []
+        products: list[ProductRow] = []
+        in_stock: list[ProductRow] = []
         for slug, (name, kinds) in CATEGORIES.items():
             category = await catalog.create_category(tenant, slug=slug, name=name, session=session)
             for index in range(PRODUCTS_PER_CATEGORY):
@@ -81,8 +82,10 @@ async def _seed(sessions: dict[str, async_sessionmaker[AsyncSession]], tenant: s
                     ),
                     session=session,
                 )
-                await catalog.set_stock(tenant, product.id, rng.choice([0, 3, 12, 40, 100]), session=session)
+                stock = await catalog.set_stock(tenant, product.id, rng.choice([0, 3, 12, 40, 100]), session=session)
                 products.append(product)
+                if stock.on_hand:
+                    in_stock.append(product)
 
     async with sessions["users"].begin() as session:
         shopper = await users.ensure_user(tenant, SHOPPER, "demo-shopper", session=session)
@@ -100,10 +103,9 @@ async def _seed(sessions: dict[str, async_sessionmaker[AsyncSession]], tenant: s
             session=session,
         )
 
-    in_stock = products[:3]
     async with sessions["carts"].begin() as session:
         cart = await carts.ensure_open_cart(tenant, "demo-shopper", session=session)
-        for quantity, product in enumerate(in_stock, start=1):
+        for quantity, product in enumerate(in_stock[:3], start=1):
             session.add(CartLineRow(cart_id=cart.id, tenant_id=tenant, product_id=product.id, quantity=quantity))
 
     address = {
