@@ -70,17 +70,6 @@ async def statements_per_request(database_url: str) -> int:
         return sql.count
 
 
-def free_ports() -> Ports:
-    import socket
-
-    for offset in range(500, 1500, 100):
-        ports = Ports.offset(offset)
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", ports.router)) != 0:
-                return ports
-    raise RuntimeError("no free ports")
-
-
 async def prepare(var: Path, postgres: bool) -> tuple[dict[str, str], list[str]]:
     databases: list[str] = []
     if postgres:
@@ -134,7 +123,7 @@ def main() -> None:
         urls, databases = asyncio.run(prepare(var, args.postgres))
         try:
             sql = asyncio.run(statements_per_request(urls["catalog"]))
-            config = SystemConfig(ports=free_ports(), var=var, database_urls=urls)
+            config = SystemConfig(ports=Ports.free(first_offset=500), var=var, database_urls=urls)
             with running(config) as system:
                 direct = measure(system, "catalog", args.requests, args.concurrency)
                 routed = measure(system, "router", args.requests, args.concurrency)
@@ -146,7 +135,10 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"{'path':<22}{'req/s':>8}{'catalog CPU ms/req':>20}{'router CPU ms/req':>19}{'SQL/req':>9}")
     print(f"{'straight to catalog':<22}{direct['rps']:>8.0f}{direct['catalog_ms']:>20.2f}{'-':>19}{sql:>9}")
-    print(f"{'through the router':<22}{routed['rps']:>8.0f}{routed['catalog_ms']:>20.2f}{routed['router_ms']:>19.2f}{sql:>9}")
+    print(
+        f"{'through the router':<22}{routed['rps']:>8.0f}{routed['catalog_ms']:>20.2f}"
+        f"{routed['router_ms']:>19.2f}{sql:>9}"
+    )
 
 
 if __name__ == "__main__":

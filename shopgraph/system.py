@@ -3,6 +3,7 @@ the router. ``shopgraph run`` uses it, and so does the end-to-end test (on other
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,19 @@ class Ports:
         return cls(
             router=base.router + by, oidc=base.oidc + by, subgraphs={n: p + by for n, p in base.subgraphs.items()}
         )
+
+    @classmethod
+    def free(cls, *, first_offset: int) -> "Ports":
+        """The first block of ports, ``first_offset`` or more above the defaults, that nothing
+        listens on: tests and benchmarks run beside a `make run` without clashing."""
+        for by in range(first_offset, first_offset + 1000, 100):
+            ports = cls.offset(by)
+            if all(port_is_free(port) for port in ports.all()):
+                return ports
+        raise RuntimeError(f"no free block of ports from {cls().router + first_offset}")
+
+    def all(self) -> list[int]:
+        return [self.router, self.oidc, *self.subgraphs.values()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +167,11 @@ class System:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((HOST, port)) != 0
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

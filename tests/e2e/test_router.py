@@ -2,7 +2,6 @@
 queried over HTTP through the router."""
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from devstack import tokens
 from resolvers.migrations import upgrade
 from shopgraph import demo_data
 from shopgraph.registry import SUBGRAPHS
-from shopgraph.system import Ports, System, SystemConfig, running
+from shopgraph.system import Ports, System, SystemConfig, port_is_free, running
 
 pytestmark = pytest.mark.e2e
 
@@ -29,20 +28,6 @@ query Me {
 """
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _free_ports() -> Ports:
-    """Ports away from `make run`'s, so the suite can run beside a running system."""
-    for offset in range(100, 1000, 100):
-        ports = Ports.offset(offset)
-        if all(_free(port) for port in [ports.router, ports.oidc, *ports.subgraphs.values()]):
-            return ports
-    raise RuntimeError("no free block of ports between 4100 and 5000")
-
-
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     var: Path = tmp_path_factory.mktemp("var")
@@ -54,7 +39,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         await demo_data.seed(urls)
 
     asyncio.run(prepare())
-    with running(SystemConfig(ports=_free_ports(), var=var, database_urls=urls, default_tenant=None)) as started:
+    with running(
+        SystemConfig(ports=Ports.free(first_offset=100), var=var, database_urls=urls, default_tenant=None)
+    ) as started:
         yield started
 
 
@@ -118,12 +105,11 @@ def test_every_process_stops(tmp_path: Path) -> None:
     var = tmp_path
     urls = {name: f"sqlite+aiosqlite:///{var / name}.db" for name in SUBGRAPHS}
     asyncio.run(_migrate(urls))
-    config = SystemConfig(ports=_free_ports(), var=var, database_urls=urls)
+    config = SystemConfig(ports=Ports.free(first_offset=100), var=var, database_urls=urls)
     with running(config) as started:
         processes = list(started.processes.values())
-        ports = [config.ports.router, *config.ports.subgraphs.values()]
     assert all(process.poll() is not None for process in processes)
-    assert all(_free(port) for port in ports)
+    assert all(port_is_free(port) for port in config.ports.all())
 
 
 async def _migrate(urls: dict[str, str]) -> None:
