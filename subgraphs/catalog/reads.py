@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from subgraphs.catalog.tables import CategoryRow, ProductRow, StockRow
+from subgraphs.catalog.tables import ProductRow, StockRow
 
 
 def products_with_stock(tenant: str) -> Select[tuple[ProductRow, StockRow]]:
@@ -25,11 +25,6 @@ async def products_by_ids(
 ) -> list[tuple[ProductRow, StockRow]]:
     result = await session.execute(products_with_stock(tenant).where(ProductRow.id.in_(ids)))
     return [(product, stock) for product, stock in result.tuples()]
-
-
-async def categories_by_ids(tenant: str, ids: Sequence[str], *, session: AsyncSession) -> Sequence[CategoryRow]:
-    result = await session.scalars(select(CategoryRow).where(CategoryRow.tenant_id == tenant, CategoryRow.id.in_(ids)))
-    return result.all()
 
 
 async def count(query: Select[tuple[ProductRow, StockRow]], *, session: AsyncSession) -> int:

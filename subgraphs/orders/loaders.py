@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
 from resolvers.context import Context
-from resolvers.loaders import loader, many_per_key, one_per_key
+from resolvers.loaders import loader, many_by, many_per_key, one_by
 from resolvers.pagination import Keyset
-from resolvers.validation import is_uuid
 from subgraphs.orders.tables import OrderLineRow, OrderRow
 
 NEWEST_FIRST = Keyset(name="orders:created:desc", columns=(OrderRow.created_at, OrderRow.id), descending=True)
@@ -34,23 +33,6 @@ class OrdersLoaders:
 
 
 def make_loaders(context: "Context[OrdersLoaders]", _runtime: object) -> OrdersLoaders:
-    async def orders(ids: list[str]) -> list[OrderRow | None]:
-        wanted = [i for i in ids if is_uuid(i)]
-        async with context.db() as session:
-            rows = await session.scalars(
-                select(OrderRow).where(OrderRow.tenant_id == context.tenant, OrderRow.id.in_(wanted))
-            )
-            return one_per_key(ids, rows, lambda row: row.id)
-
-    async def lines(order_ids: list[str]) -> list[list[OrderLineRow]]:
-        async with context.db() as session:
-            rows = await session.scalars(
-                select(OrderLineRow)
-                .where(OrderLineRow.tenant_id == context.tenant, OrderLineRow.order_id.in_(order_ids))
-                .order_by(OrderLineRow.order_id, OrderLineRow.position)
-            )
-            return many_per_key(order_ids, rows, lambda row: row.order_id)
-
     async def histories(pages: list[HistoryPage]) -> list[list[OrderRow]]:
         # Pages asking for the same size after the same cursor share one windowed statement:
         # in practice one statement serves every user of the request.
@@ -98,8 +80,8 @@ def make_loaders(context: "Context[OrdersLoaders]", _runtime: object) -> OrdersL
         return [counts.get(user_id, 0) for user_id in user_ids]
 
     return OrdersLoaders(
-        order=loader(orders),
-        lines=loader(lines),
+        order=one_by(context, OrderRow.id),
+        lines=many_by(context, OrderLineRow.order_id, order_by=(OrderLineRow.position,)),
         history=loader(histories),
         history_count=loader(history_counts),
     )
