@@ -21,7 +21,7 @@ from strawberry.types import ExecutionResult
 
 from resolvers.auth import TokenVerifier
 from resolvers.context import TENANT_HEADER, Context
-from resolvers.db import create_engine, session_factory
+from resolvers.db import create_engine, session_factory, writer
 from resolvers.errors import ShopgraphError, to_graphql_error
 from resolvers.internal import install_problem_responses
 from resolvers.schema import SubgraphSchema
@@ -37,6 +37,7 @@ class Runtime:
     settings: SubgraphSettings
     engine: AsyncEngine
     db: async_sessionmaker[AsyncSession]
+    writer: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     verifier: TokenVerifier
 
@@ -61,6 +62,7 @@ class SubgraphGraphQL(GraphQL[Context[Any], None]):
         runtime = runtime_of(request)
         context: Context[Any] = Context(
             db=runtime.db,
+            writer=runtime.writer,
             tenant_header=request.headers.get(TENANT_HEADER),
             default_tenant=runtime.settings.default_tenant,
         )
@@ -77,6 +79,11 @@ class SubgraphGraphQL(GraphQL[Context[Any], None]):
         if result.errors:
             result.errors = [to_graphql_error(error) for error in result.errors]
         return await super().process_result(request, result)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses lone surrogates ("\ud800"), which the standard library lets through
+        # to fail later in the database driver; a refused body is answered with a 400.
+        return orjson.loads(data)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -104,6 +111,7 @@ def create_subgraph_app(
                 settings=settings,
                 engine=engine,
                 db=session_factory(engine),
+                writer=writer(engine),
                 http=http,
                 verifier=TokenVerifier(
                     jwks_url=settings.jwks_url,

@@ -4,6 +4,7 @@ A missing token leaves the caller anonymous; a token that is present but wrong i
 (signature, algorithm, issuer, audience, time) is refused, never downgraded to anonymous.
 """
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from resolvers.errors import Unauthenticated
+from resolvers.errors import Unauthenticated, Unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +54,7 @@ class TokenVerifier:
         self._http = http
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
+        self._refreshing = asyncio.Lock()
         self._claims = jwt.JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS,
             iss={"essential": True, "value": issuer},
@@ -93,9 +95,13 @@ class TokenVerifier:
         )
 
     async def _keys_for(self, kid: str) -> KeySet:
-        stale = time.monotonic() - self._fetched_at > MIN_REFRESH_INTERVAL_SECONDS
-        if self._keys is None or (stale and not _has_kid(self._keys, kid)):
-            await self._refresh()
+        if self._keys is None or not _has_kid(self._keys, kid):
+            # One fetch at a time: a burst of requests at start-up or after a rotation waits
+            # for the same answer instead of each asking the provider.
+            async with self._refreshing:
+                stale = time.monotonic() - self._fetched_at > MIN_REFRESH_INTERVAL_SECONDS
+                if self._keys is None or (stale and not _has_kid(self._keys, kid)):
+                    await self._refresh()
         assert self._keys is not None
         if not _has_kid(self._keys, kid):
             raise Unauthenticated("The access token was signed by an unknown key.")
@@ -109,7 +115,8 @@ class TokenVerifier:
         except (httpx.HTTPError, ValueError, JoseError) as exc:
             log.warning("jwks fetch failed", url=self._jwks_url, error=str(exc))
             if self._keys is None:
-                raise Unauthenticated("Access tokens cannot be verified right now.") from exc
+                # The token may be fine; we cannot tell yet. Clients should retry, not sign out.
+                raise Unavailable("Access tokens cannot be verified right now; try again shortly.") from exc
         self._fetched_at = time.monotonic()
 
 

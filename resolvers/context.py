@@ -1,15 +1,20 @@
 """The request context every resolver receives: caller, tenant, database and loaders."""
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from resolvers.auth import Caller
-from resolvers.errors import BadUserInput, Forbidden, ShopgraphError, Unauthenticated
+from resolvers.errors import BadUserInput, Conflict, Forbidden, ShopgraphError, Unauthenticated
 
 L = TypeVar("L")
+log = structlog.get_logger(__name__)
 
 TENANT_HEADER = "x-tenant-id"
 TENANT_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -26,6 +31,7 @@ class Context(Generic[L]):
     """
 
     db: async_sessionmaker[AsyncSession]
+    writer: async_sessionmaker[AsyncSession]
     tenant_header: str | None
     default_tenant: str | None
     verified_caller: Caller | None = None
@@ -41,8 +47,13 @@ class Context(Generic[L]):
 
     @property
     def tenant(self) -> str:
-        """The request's tenant: the X-Tenant-Id header, else the token's, else the default."""
-        claimed = self.caller.tenant
+        """The request's tenant: the X-Tenant-Id header, else the token's, else the default.
+        A signed-in caller's token must name the tenant, and the header may only repeat it."""
+        caller = self.caller
+        claimed = caller.tenant
+        if caller.is_authenticated and claimed is None:
+            # A token that names no store would otherwise be good for every store.
+            raise Forbidden("This access token names no tenant.")
         tenant = self.tenant_header or claimed or self.default_tenant
         if tenant is None:
             raise BadUserInput("Name the store with the X-Tenant-Id header.", field="X-Tenant-Id")
@@ -51,6 +62,21 @@ class Context(Generic[L]):
         if claimed is not None and claimed != tenant:
             raise Forbidden("This access token belongs to another tenant.")
         return tenant
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction, committed when the block ends without an error.
+
+        A unique constraint that fires here means another request wrote the same thing at the
+        same moment (the checks before the write could not see it yet): that is a CONFLICT the
+        client can retry, not an internal error.
+        """
+        try:
+            async with self.writer.begin() as session:
+                yield session
+        except IntegrityError as exc:
+            log.info("write conflicted", error=str(exc.orig))
+            raise Conflict("This conflicts with a change made at the same moment; try again.") from exc
 
     def require_subject(self) -> str:
         """The caller's subject, for fields that only make sense for a signed-in caller."""

@@ -1,25 +1,45 @@
 """Engines and sessions: one engine per subgraph process, one session per unit of work."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, TypeDecorator, event
+from sqlalchemy import ColumnElement, Connection, DateTime, String, TextClause, TypeDecorator, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+WRITE = "shopgraph_write"
+
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An engine tuned for the backend: SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine tuned for the backend: SQLite gets WAL, a busy timeout, foreign keys, and
+    write transactions that take the write lock when they begin (see ``writer``)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def writer(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for write transactions.
+
+    On SQLite a transaction that reads and then writes fails with "database is locked" when
+    another writer committed in between; ``BEGIN IMMEDIATE`` makes it wait for the lock up
+    front instead, so concurrent writers queue rather than fail. PostgreSQL needs no such
+    thing: row locks and constraints do that work there.
+    """
+    return async_sessionmaker(engine.execution_options(**{WRITE: True}), expire_on_commit=False)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # The driver's own implicit BEGIN is turned off so that ``_sqlite_begin`` chooses.
+    dbapi_connection.isolation_level = None
     # WAL lets readers proceed while a writer commits; without it concurrent requests on the
     # embedded database fail with "database is locked" instead of waiting.
     cursor = dbapi_connection.cursor()
@@ -27,6 +47,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE) else "BEGIN")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -67,3 +91,18 @@ class UtcDateTime(TypeDecorator[datetime]):
 def id_column_type() -> String:
     """Ids are UUID strings: portable between SQLite and PostgreSQL, opaque to clients."""
     return String(36)
+
+
+async def insert_if_absent(
+    session: AsyncSession,
+    model: type[Any],
+    values: dict[str, Any],
+    *,
+    unique: Sequence[str],
+    where: ColumnElement[bool] | TextClause | None = None,
+) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on the unique index over ``unique`` (partial when
+    ``where`` is given): two requests creating the same row at once both succeed, one row."""
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique), index_where=where)
+    await session.execute(statement)

@@ -64,14 +64,14 @@ def to_graphql_error(error: GraphQLError) -> GraphQLError:
     if isinstance(original, ShopgraphError):
         extensions = {**original.extensions, "code": original.code}
         message = original.message
-    elif original is None or isinstance(original, GraphQLError):
-        # graphql-core's own request errors (syntax, validation, variable coercion) and
-        # permission classes' errors: their text is meant for the client.
-        code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
-        extensions = {**(error.extensions or {}), "code": code}
+    elif (error.extensions or {}).get("code") or error.path is None:
+        # Errors that carry their code (permission classes) and the request errors raised
+        # before execution (syntax, validation, variable coercion: no path): their text is
+        # meant for the client.
+        extensions = {"code": "BAD_USER_INPUT", **(error.extensions or {})}
         message = error.message
     else:
-        log.error("unexpected resolver error", path=error.path, exc_info=original)
+        log.error("unexpected resolver error", path=error.path, error=error.message, exc_info=original)
         extensions = {"code": "INTERNAL_SERVER_ERROR"}
         message = "Internal server error."
     return GraphQLError(

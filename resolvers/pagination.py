@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 import strawberry
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import ColumnElement, Select, UnaryExpression, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from resolvers.errors import BadUserInput
@@ -21,8 +21,9 @@ from resolvers.errors import BadUserInput
 T = TypeVar("T")
 Row = TypeVar("Row")
 
-DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Sort keys are names, SKUs and ids; nothing we sort by is longer.
+MAX_CURSOR_TEXT = 255
 
 
 @strawberry.federation.type(shareable=True)
@@ -60,30 +61,51 @@ class Keyset:
         """Orders ``query``, starts it after the cursor and fetches one extra row to learn
         whether another page follows."""
         if after is not None:
-            values = self.decode(after)
-            position = tuple_(*self.columns)
-            bound = tuple_(*(literal(v, c.type) for c, v in zip(self.columns, values, strict=True)))
-            query = query.where(position < bound if self.descending else position > bound)
-        order = [column.desc() if self.descending else column.asc() for column in self.columns]
-        return query.order_by(*order).limit(first + 1)
+            query = query.where(self.after(after))
+        return query.order_by(*self.order()).limit(first + 1)
+
+    def after(self, cursor: str) -> ColumnElement[bool]:
+        """The rows that come after ``cursor`` in this ordering."""
+        values = self.decode(cursor)
+        position = tuple_(*self.columns)
+        bound = tuple_(*(literal(v, c.type) for c, v in zip(self.columns, values, strict=True)))
+        return position < bound if self.descending else position > bound
+
+    def order(self) -> list[UnaryExpression[Any]]:
+        return [column.desc() if self.descending else column.asc() for column in self.columns]
 
     def encode(self, values: Sequence[Any]) -> str:
         plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
         return base64.urlsafe_b64encode(orjson.dumps([self.name, *plain])).decode()
 
     def decode(self, cursor: str) -> list[Any]:
+        """The sort values a cursor carries, each checked against its column's type: a
+        cursor is client input, and a forged one must fail as bad input, not in the driver."""
         try:
             name, *values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
             if name != self.name or len(values) != len(self.columns):
                 raise ValueError("cursor made for another ordering")
             return [
-                datetime.fromisoformat(value) if column.type.python_type is datetime else value
+                _cursor_value(column.type.python_type, value)
                 for column, value in zip(self.columns, values, strict=True)
             ]
         except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
             raise BadUserInput(
                 "The 'after' cursor is not one this list gave out with the same sort.", field="after"
             ) from exc
+
+
+def _cursor_value(kind: type, value: object) -> object:
+    if kind is datetime and isinstance(value, str):
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("cursor time without a timezone")
+        return moment
+    if kind is int and isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
+        return value
+    if kind is str and isinstance(value, str) and len(value) <= MAX_CURSOR_TEXT:
+        return value
+    raise ValueError(f"cursor value {value!r} does not fit a {kind.__name__} column")
 
 
 def check_page_size(first: int) -> int:

@@ -35,6 +35,21 @@ class HasScopes(BasePermission):
         return all(caller.has_scope(scope) for scope in self.scopes)
 
 
+class OwnerOrScope(BasePermission):
+    """The object rule as a permission: the object's owner, or whoever holds ``scope``."""
+
+    error_extensions = {"code": "FORBIDDEN"}
+    message = "This belongs to another user."
+
+    def __init__(self, scope: str, owner: str) -> None:
+        self.scope = scope
+        self.owner = owner
+
+    def has_permission(self, source: Any, info: strawberry.Info[Context[Any], None], **kwargs: Any) -> bool:
+        caller = info.context.caller
+        return caller.subject == getattr(source, self.owner) or caller.has_scope(self.scope)
+
+
 def authenticated(**field_options: Any) -> Any:
     """A field any signed-in caller may use (object rules are the resolver's business)."""
     return strawberry.federation.field(
@@ -49,6 +64,16 @@ def requires_scopes(*scopes: str, **field_options: Any) -> Any:
     return strawberry.federation.field(
         requires_scopes=[list(scopes)],
         extensions=[PermissionExtension([IsAuthenticated(), HasScopes(scopes)], use_directives=False)],
+        **field_options,
+    )
+
+
+def owner_or(scope: str, *, owner: str = "id", **field_options: Any) -> Any:
+    """A field of an object that belongs to a user: its owner (the source's ``owner``
+    attribute holds the owner's subject) may read it, and so may holders of ``scope``."""
+    return strawberry.federation.field(
+        authenticated=True,
+        extensions=[PermissionExtension([IsAuthenticated(), OwnerOrScope(scope, owner)], use_directives=False)],
         **field_options,
     )
 

@@ -6,9 +6,11 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.federation.schema import FederationAny
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers.errors import BadUserInput
+from resolvers.money import LONG_SCALAR, Long
 
 # The federation composer the router uses accepts up to 2.9; Strawberry defaults to newer.
 FEDERATION_VERSION: Final = "2.9"
@@ -33,6 +35,7 @@ class SubgraphSchema(strawberry.federation.Schema):
                 lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
                 lambda: AddValidationRules(depth_rules),
             ],
+            config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),
             **options,
         )
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from resolvers.auth import Caller
-from resolvers.db import create_engine, session_factory
+from resolvers.db import create_engine, writer
 from subgraphs.carts import services as carts
 from subgraphs.carts.tables import CartLineRow
 from subgraphs.catalog import services as catalog
@@ -52,7 +52,7 @@ async def seed(urls: dict[str, str], *, tenant: str = TENANT) -> Seeded:
     """Loads the demo store once; a second run finds it and changes nothing."""
     engines = {name: create_engine(url) for name, url in urls.items()}
     try:
-        return await _seed({name: session_factory(engine) for name, engine in engines.items()}, tenant)
+        return await _seed({name: writer(engine) for name, engine in engines.items()}, tenant)
     finally:
         for engine in engines.values():
             await engine.dispose()

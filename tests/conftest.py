@@ -19,7 +19,7 @@ from devstack import tokens
 from resolvers.app import Runtime
 from resolvers.migrations import upgrade
 from shopgraph.registry import SUBGRAPHS, app_factory, settings_for
-from tests.support.graphql import GraphQLClient
+from tests.support.graphql import TENANT, GraphQLClient
 from tests.support.sql import SqlCounter
 
 POSTGRES_ADMIN_DSN = os.environ.get("SHOPGRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -35,8 +35,8 @@ def signing_key() -> RSAKey:
 def token(signing_key: RSAKey) -> Any:
     """``token("alice", scopes=[...], tenant=...)``: a valid access token for a subject."""
 
-    def mint(subject: str, *, scopes: tuple[str, ...] | list[str] = (), **claims: Any) -> str:
-        return tokens.mint(signing_key, subject, scopes=scopes, **claims)
+    def mint(subject: str, *, scopes: tuple[str, ...] | list[str] = (), tenant: str = TENANT, **claims: Any) -> str:
+        return tokens.mint(signing_key, subject, scopes=scopes, tenant=tenant, **claims)
 
     return mint
 
@@ -106,7 +106,7 @@ class Stack:
     async def truncate(self) -> None:
         for name in SUBGRAPHS:
             metadata = __import__(f"subgraphs.{name}.tables", fromlist=["Base"]).Base.metadata
-            async with self.runtime(name).db.begin() as session:
+            async with self.runtime(name).writer.begin() as session:
                 for table in reversed(metadata.sorted_tables):
                     await session.execute(delete(table))
 

@@ -1,5 +1,6 @@
 """Access tokens: what the subgraphs accept and what they refuse."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -14,7 +15,7 @@ from joserfc.jwk import RSAKey
 
 from devstack import tokens
 from resolvers.auth import TokenVerifier
-from resolvers.errors import Unauthenticated
+from resolvers.errors import Unauthenticated, Unavailable
 
 
 def verifier_for(*keys: RSAKey) -> tuple[TokenVerifier, list[int]]:
@@ -103,15 +104,57 @@ async def test_a_tampered_payload_is_refused(key: RSAKey) -> None:
         await verifier.verify(f"{header}.{forged}.{signature}")
 
 
-async def test_a_rotated_key_is_fetched_once_then_cached(key: RSAKey) -> None:
+async def test_keys_are_cached_and_refetched_once_for_a_new_kid(key: RSAKey) -> None:
     rotated = tokens.generate_key("rotated")
-    verifier, fetches = verifier_for(key, rotated)
-    await verifier.verify(tokens.mint(key, "ada"))
+    keys = [key]
 
+    def handler(_request: httpx.Request) -> httpx.Response:
+        fetches.append(1)
+        return httpx.Response(200, json={"keys": [k.as_dict(private=False) for k in keys]})
+
+    fetches: list[int] = []
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    verifier = TokenVerifier(
+        jwks_url="http://oidc.test/jwks", issuer=tokens.ISSUER, audience=tokens.AUDIENCE, http=http
+    )
+
+    # Given a verifier that has fetched the keys once
     for _ in range(3):
         await verifier.verify(tokens.mint(key, "ada"))
+    assert len(fetches) == 1
+
+    # When the provider rotates in a new key after the refresh interval
+    keys.append(rotated)
+    verifier._fetched_at -= 60  # the last fetch is a minute old
+    await verifier.verify(tokens.mint(rotated, "ada"))
+
+    # Then the new kid costs one fetch, and forged kids right after cost none
+    assert len(fetches) == 2
+    for forged in ("forged-1", "forged-2"):
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(tokens.mint(tokens.generate_key(forged), "ada"))
+    assert len(fetches) == 2
+
+
+async def test_concurrent_first_requests_share_one_fetch(key: RSAKey) -> None:
+    verifier, fetches = verifier_for(key)
+
+    await asyncio.gather(*(verifier.verify(tokens.mint(key, "ada")) for _ in range(20)))
 
     assert len(fetches) == 1
+
+
+async def test_an_unreachable_provider_is_unavailable_not_unauthenticated(key: RSAKey) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(down))
+    verifier = TokenVerifier(
+        jwks_url="http://oidc.test/jwks", issuer=tokens.ISSUER, audience=tokens.AUDIENCE, http=http
+    )
+
+    with pytest.raises(Unavailable):
+        await verifier.verify(tokens.mint(key, "ada"))
 
 
 async def test_a_malformed_authorization_header_is_unauthenticated(stack: Any) -> None:

@@ -1,7 +1,11 @@
 """Carts: one open cart per shopper, priced by the catalog at read time."""
 
+import asyncio
 from typing import Any
 
+from sqlalchemy import func, select
+
+from subgraphs.carts.tables import CartRow
 from tests.support import factories
 from tests.support.graphql import data, error_codes
 
@@ -134,3 +138,36 @@ async def test_catalog_down_is_a_clear_error(stack: Any, token: Any) -> None:
         transport.apps["catalog.test"] = saved
 
     assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
+
+
+async def test_concurrent_adds_make_one_cart_and_lose_no_units(stack: Any, token: Any) -> None:
+    carts, ada = stack.client("carts"), token("ada")
+    mug = await factories.product(stack)
+
+    bodies = await asyncio.gather(*(carts(ADD, {"p": mug.id, "q": 2}, token=ada) for _ in range(8)))
+
+    assert all("errors" not in body for body in bodies), [b for b in bodies if "errors" in b]
+    cart = await cart_of(stack, "ada", ada)
+    assert cart["itemCount"] == 16 and len(cart["lines"]) == 1
+    async with stack.runtime("carts").db() as session:
+        assert await session.scalar(select(func.count()).select_from(CartRow)) == 1
+
+
+async def test_many_full_carts_are_priced_in_one_read(stack: Any, token: Any) -> None:
+    # Given five shoppers with fifty different products each: 250 products to price
+    products = [await factories.product(stack, price=100 + i) for i in range(250)]
+    carts = stack.client("carts")
+    for shopper in range(5):
+        for product in products[shopper * 50 : (shopper + 1) * 50]:
+            data(await carts(ADD, {"p": product.id, "q": 1}, token=token(f"user-{shopper}")))
+
+    # When an admin reads all five carts at once
+    body = await carts(
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { cart { subtotal { amount } } } } }",
+        {"r": [{"__typename": "User", "id": f"user-{shopper}"} for shopper in range(5)]},
+        token=token("root", scopes=("users:admin",)),
+    )
+
+    # Then every subtotal is there, priced by the catalog
+    subtotals = [entity["cart"]["subtotal"]["amount"] for entity in data(body)["_entities"]]
+    assert subtotals == [sum(100 + i for i in range(s * 50, (s + 1) * 50)) for s in range(5)]

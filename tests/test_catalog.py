@@ -1,5 +1,7 @@
 """The catalog as a storefront and an admin use it."""
 
+import base64
+import json
 from typing import Any
 
 from tests.support import factories
@@ -44,6 +46,59 @@ async def test_paging_through_products_visits_each_once_in_price_order(stack: An
 
     # Then every product comes exactly once, in order
     assert seen == [100, 200, 300, 400, 500, 600, 700]
+
+
+async def test_paging_with_equal_prices_in_both_directions_loses_and_repeats_nothing(stack: Any) -> None:
+    # Given nine products with only three distinct prices, so the id breaks the ties
+    made = [await factories.product(stack, price=price) for price in [300, 100, 200] * 3]
+    catalog = stack.client("catalog")
+
+    for direction in ("ASC", "DESC"):
+        # When a shopper pages through them two at a time
+        seen, after = [], None
+        while True:
+            variables = {"first": 2, "after": after, "sort": {"field": "PRICE", "direction": direction}}
+            page = data(await catalog(GRID, variables))["products"]
+            seen += [(edge["node"]["price"]["amount"], edge["node"]["id"]) for edge in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+
+        # Then each product comes once, in price order, ties in a stable order
+        expected = sorted(((p.price_amount, p.id) for p in made), reverse=direction == "DESC")
+        assert seen == expected, direction
+
+
+async def test_forged_cursors_are_bad_input(stack: Any) -> None:
+    await factories.product(stack)
+    catalog = stack.client("catalog")
+    forged: list[list[Any]] = [
+        ["products:price:asc", "not-a-number", "00000000-0000-4000-8000-000000000000"],
+        ["products:price:asc", 2**70, "00000000-0000-4000-8000-000000000000"],
+        ["products:price:asc", True, "00000000-0000-4000-8000-000000000000"],
+        ["products:price:asc", {"$gt": 1}, "x"],
+        ["products:created_at:asc", "2020-01-01T00:00:00", "x"],
+        ["products:created_at:asc", "yesterday", "x"],
+        ["products:name:asc", "n" * 300, "x"],
+    ]
+    for values in forged:
+        cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+        field = values[0].split(":")[1].upper()
+        body = await catalog(GRID, {"first": 2, "after": cursor, "sort": {"field": field}})
+        assert error_codes(body) == ["BAD_USER_INPUT"], values
+
+
+async def test_inventory_staff_see_stock_counts(stack: Any, token: Any) -> None:
+    product = await factories.product(stack, on_hand=7)
+    catalog = stack.client("catalog")
+
+    body = await catalog(
+        "query($id: ID!) { product(id: $id) { stock { onHand reserved available } } }",
+        {"id": product.id},
+        token=token("clerk", scopes=("inventory:write",)),
+    )
+
+    assert data(body)["product"]["stock"] == {"onHand": 7, "reserved": 0, "available": 7}
 
 
 async def test_filters_combine(stack: Any) -> None:

@@ -94,3 +94,14 @@ async def test_unknown_product_reference_resolves_to_null(stack: Any) -> None:
     )
 
     assert data(body) == {"_entities": [None]}
+
+
+async def test_a_lone_surrogate_is_refused_before_it_reaches_the_database(stack: Any) -> None:
+    http = stack.client("catalog").http
+    body = b'{"query": "query($t: String!) { productBySku(sku: $t) { id } }", "variables": {"t": "\\ud800"}}'
+
+    response = await http.post(
+        "/graphql", content=body, headers={"content-type": "application/json", "X-Tenant-Id": "acme"}
+    )
+
+    assert response.status_code == 400

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from devstack import tokens
 from tests.support import factories
 from tests.support.graphql import data, error_codes
 
@@ -15,7 +16,7 @@ async def test_tenant_a_never_sees_tenant_b_products_carts_or_orders(stack: Any,
         await carts(
             "mutation($p: ID!) { addToCart(productId: $p) { itemCount } }",
             {"p": product.id},
-            token=token("ada"),
+            token=token("ada", tenant="beta"),
             tenant="beta",
         )
     )
@@ -51,10 +52,12 @@ async def test_tenant_a_never_sees_tenant_b_products_carts_or_orders(stack: Any,
     assert error_codes(add) == ["NOT_FOUND"]
 
 
-async def test_a_token_for_one_tenant_is_refused_in_another(stack: Any, token: Any) -> None:
-    body = await stack.client("users")("{ me { id } }", token=token("ada", tenant="beta"), tenant="acme")
+async def test_a_token_for_one_tenant_is_refused_in_another(stack: Any, token: Any, signing_key: Any) -> None:
+    other_tenant = await stack.client("users")("{ me { id } }", token=token("ada", tenant="beta"), tenant="acme")
+    no_tenant = await stack.client("users")("{ me { id } }", token=tokens.mint(signing_key, "ada"), tenant="acme")
 
-    assert error_codes(body) == ["FORBIDDEN"]
+    assert error_codes(other_tenant) == ["FORBIDDEN"]
+    assert error_codes(no_tenant) == ["FORBIDDEN"]
 
 
 async def test_the_token_names_the_tenant_when_the_header_is_absent(stack: Any, token: Any) -> None:

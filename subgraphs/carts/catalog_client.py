@@ -1,9 +1,11 @@
 """What carts asks the catalog: current price, status and availability of products.
 
 Calls go to the catalog's internal endpoint with a timeout and a few jittered retries on
-transport failures and 5xx; when the catalog stays down the caller gets SERVICE_UNAVAILABLE.
+transport failures and 5xx. When the catalog stays unreachable the caller gets
+SERVICE_UNAVAILABLE; any other refusal is our own bug and surfaces as one.
 """
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +15,9 @@ import stamina
 
 from resolvers.errors import Unavailable
 from resolvers.money import Money
+
+# The catalog answers at most 200 ids per call; larger batches are split.
+IDS_PER_CALL = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,20 +42,24 @@ class CatalogClient:
         self._timeout = timeout
 
     async def products(self, tenant: str, ids: Sequence[str]) -> dict[str, CatalogProduct]:
-        if not ids:
-            return {}
+        """The products among ``ids`` that the tenant has; unknown ids are simply absent."""
+        unique = list(dict.fromkeys(ids))
+        chunks = [unique[start : start + IDS_PER_CALL] for start in range(0, len(unique), IDS_PER_CALL)]
         try:
-            body = await self._fetch(tenant, list(dict.fromkeys(ids)))
+            bodies = await asyncio.gather(*(self._fetch(tenant, chunk) for chunk in chunks))
         except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500:
+                raise
             raise Unavailable("The catalog is not answering; try again shortly.") from exc
         return {
             item["id"]: CatalogProduct(
                 id=item["id"],
                 name=item["name"],
                 active=item["active"],
-                price=Money(amount=item["price"]["amount"], currency=item["price"]["currency"]),
+                price=Money.of(item["price"]["amount"], item["price"]["currency"]),
                 available=item["available"],
             )
+            for body in bodies
             for item in body["products"]
         }
 

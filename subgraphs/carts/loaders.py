@@ -15,7 +15,6 @@ from subgraphs.carts.tables import OPEN, CartLineRow, CartRow
 
 @dataclass(frozen=True, slots=True)
 class CartsLoaders:
-    catalog: CatalogClient
     open_cart: DataLoader[str, CartRow | None]
     lines: DataLoader[str, list[CartLineRow]]
     product: DataLoader[str, CatalogProduct | None]
@@ -35,7 +34,6 @@ def make_loaders(context: "Context[CartsLoaders]", runtime: Runtime) -> CartsLoa
         return [found.get(i) for i in ids]
 
     return CartsLoaders(
-        catalog=catalog,
         open_cart=one_by(context, CartRow.user_id, where=(CartRow.status == OPEN,)),
         lines=many_by(context, CartLineRow.cart_id, order_by=(CartLineRow.added_at, CartLineRow.id)),
         product=loader(products),

@@ -1,12 +1,17 @@
-"""Cart rules. Functions take a keyword-only ``session`` and never commit."""
+"""Cart rules. Functions take a keyword-only ``session`` and never commit.
 
-from sqlalchemy import delete, func, select
+Every change locks the shopper's open cart row first (``FOR UPDATE`` on PostgreSQL; SQLite
+write transactions hold the database lock from their start), so two requests for one cart
+take turns: no lost quantity, no line limit slipped past, no second open cart.
+"""
+
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers import validation
-from resolvers.db import utcnow
+from resolvers.db import insert_if_absent, new_id, utcnow
 from resolvers.errors import BadUserInput, Conflict, NotFound
-from subgraphs.carts.catalog_client import CatalogClient
+from subgraphs.carts.catalog_client import CatalogProduct
 from subgraphs.carts.tables import OPEN, CartLineRow, CartRow
 
 MAX_QUANTITY = 99
@@ -19,49 +24,60 @@ def check_quantity(quantity: int) -> int:
     return quantity
 
 
-async def open_cart(tenant: str, user_id: str, *, session: AsyncSession) -> CartRow | None:
+def check_purchasable(product: CatalogProduct | None) -> CatalogProduct:
+    if product is None:
+        raise NotFound("No such product.", field="productId")
+    if not product.active:
+        raise Conflict("This product is no longer sold.", field="productId")
+    return product
+
+
+async def locked_open_cart(tenant: str, user_id: str, *, session: AsyncSession) -> CartRow | None:
     cart: CartRow | None = await session.scalar(
-        select(CartRow).where(CartRow.tenant_id == tenant, CartRow.user_id == user_id, CartRow.status == OPEN)
+        select(CartRow)
+        .where(CartRow.tenant_id == tenant, CartRow.user_id == user_id, CartRow.status == OPEN)
+        .with_for_update()
     )
     return cart
 
 
 async def ensure_open_cart(tenant: str, user_id: str, *, session: AsyncSession) -> CartRow:
-    cart = await open_cart(tenant, user_id, session=session)
-    if cart is None:
-        cart = CartRow(tenant_id=tenant, user_id=user_id, status=OPEN)
-        session.add(cart)
-        await session.flush()
+    values = {
+        "id": new_id(),
+        "tenant_id": tenant,
+        "user_id": user_id,
+        "status": OPEN,
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+    }
+    await insert_if_absent(session, CartRow, values, unique=("tenant_id", "user_id"), where=text("status = 'OPEN'"))
+    cart = await locked_open_cart(tenant, user_id, session=session)
+    assert cart is not None
     return cart
 
 
 async def add_to_cart(
-    tenant: str, user_id: str, product_id: str, quantity: int, *, catalog: CatalogClient, session: AsyncSession
+    tenant: str, user_id: str, product: CatalogProduct, quantity: int, *, session: AsyncSession
 ) -> CartRow:
-    product_id = validation.uuid_id(product_id, field="productId")
     check_quantity(quantity)
-    product = (await catalog.products(tenant, [product_id])).get(product_id)
-    if product is None:
-        raise NotFound("No such product.", field="productId")
-    if not product.active:
-        raise Conflict("This product is no longer sold.", field="productId")
     cart = await ensure_open_cart(tenant, user_id, session=session)
     line = await session.scalar(
-        select(CartLineRow).where(CartLineRow.cart_id == cart.id, CartLineRow.product_id == product_id)
+        select(CartLineRow).where(CartLineRow.cart_id == cart.id, CartLineRow.product_id == product.id)
     )
     if line is None:
         lines = await session.scalar(select(func.count()).where(CartLineRow.cart_id == cart.id))
         if (lines or 0) >= MAX_LINES:
             raise Conflict(f"A cart holds at most {MAX_LINES} different products.")
-        session.add(CartLineRow(cart_id=cart.id, tenant_id=tenant, product_id=product_id, quantity=quantity))
+        session.add(CartLineRow(cart_id=cart.id, tenant_id=tenant, product_id=product.id, quantity=quantity))
     else:
         line.quantity = check_quantity(line.quantity + quantity)
     return await _touched(cart, session=session)
 
 
 async def _own_line(tenant: str, user_id: str, line_id: str, *, session: AsyncSession) -> tuple[CartRow, CartLineRow]:
-    cart = await open_cart(tenant, user_id, session=session)
-    line = await session.get(CartLineRow, validation.uuid_id(line_id, field="lineId"))
+    line_id = validation.uuid_id(line_id, field="lineId")
+    cart = await locked_open_cart(tenant, user_id, session=session)
+    line = await session.get(CartLineRow, line_id)
     if cart is None or line is None or line.cart_id != cart.id:
         raise NotFound("No such line in your cart.", field="lineId")
     return cart, line
@@ -80,8 +96,11 @@ async def remove_line(tenant: str, user_id: str, line_id: str, *, session: Async
     return await _touched(cart, session=session)
 
 
-async def clear(tenant: str, user_id: str, *, session: AsyncSession) -> CartRow:
-    cart = await ensure_open_cart(tenant, user_id, session=session)
+async def clear(tenant: str, user_id: str, *, session: AsyncSession) -> CartRow | None:
+    """Empties the open cart; a shopper without one has nothing to clear."""
+    cart = await locked_open_cart(tenant, user_id, session=session)
+    if cart is None:
+        return None
     await session.execute(delete(CartLineRow).where(CartLineRow.cart_id == cart.id))
     return await _touched(cart, session=session)
 

@@ -8,7 +8,7 @@ import strawberry
 from resolvers.context import Context
 from resolvers.errors import Conflict
 from resolvers.money import Money
-from resolvers.permissions import owner_or_scope
+from resolvers.permissions import owner_or
 from resolvers.stubs import STUB_KEY
 from subgraphs.carts.loaders import CartsLoaders
 from subgraphs.carts.tables import CartLineRow, CartRow
@@ -34,7 +34,7 @@ class CartLine:
     def product(self) -> Product:
         return Product(id=strawberry.ID(self.product_id))
 
-    @strawberry.field(description="The catalog's current price of one unit; null once the product is gone.")
+    @strawberry.field(description="The catalog's current price of one unit; null when the catalog no longer has it.")
     async def unit_price(self, info: Info) -> Money | None:
         product = await info.context.loaders.product.load(self.product_id)
         return product.price if product else None
@@ -53,11 +53,11 @@ class Cart:
     async def lines(self, info: Info) -> list[CartLine]:
         return [CartLine.from_row(row) for row in await info.context.loaders.lines.load(self.id)]
 
-    @strawberry.field(description="How many units the cart holds.")
+    @strawberry.field(description="How many units the cart holds, archived products included.")
     async def item_count(self, info: Info) -> int:
         return sum(row.quantity for row in await info.context.loaders.lines.load(self.id))
 
-    @strawberry.field(description="Current catalog prices times quantities; products no longer sold are left out.")
+    @strawberry.field(description="Current catalog prices times quantities; archived products are left out.")
     async def subtotal(self, info: Info) -> Money | None:
         loaders = info.context.loaders
         rows = await loaders.lines.load(self.id)
@@ -69,7 +69,7 @@ class Cart:
         if len(currencies) > 1:
             raise Conflict("The cart holds products priced in different currencies.")
         amount = sum(product.price.amount * row.quantity for row, product in priced)
-        return Money(amount=amount, currency=currencies.pop())
+        return Money.of(amount, currencies.pop())
 
     @classmethod
     def from_row(cls, row: CartRow) -> Self:
@@ -80,9 +80,8 @@ class Cart:
 class User:
     id: strawberry.ID
 
-    @strawberry.field(description="The user's open cart; null until they add something.")
+    @owner_or(ADMIN_SCOPE, description="The user's open cart; null until they add something.")
     async def cart(self, info: Info) -> Cart | None:
-        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
         row = await info.context.loaders.open_cart.load(self.id)
         return Cart.from_row(row) if row else None
 

@@ -43,17 +43,17 @@ async def products(
     runtime = runtime_of(request)
     wanted = [i for i in dict.fromkeys(ids) if is_uuid(i)]
     async with runtime.db() as session:
-        rows = await reads.products_by_ids(tenant, wanted, session=session) if wanted else []
+        found = await reads.views_by_ids(tenant, wanted, session=session) if wanted else []
     return ProductsOut(
         products=[
             ProductOut(
-                id=product.id,
-                sku=product.sku,
-                name=product.name,
-                active=product.active,
-                price=PriceOut(amount=product.price_amount, currency=product.currency),
-                available=stock.on_hand - stock.reserved,
+                id=view.product.id,
+                sku=view.product.sku,
+                name=view.product.name,
+                active=view.product.active,
+                price=PriceOut(amount=view.product.price_amount, currency=view.product.currency),
+                available=view.stock.available,
             )
-            for product, stock in rows
+            for view in found
         ]
     )

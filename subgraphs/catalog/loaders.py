@@ -6,22 +6,20 @@ from strawberry.dataloader import DataLoader
 
 from resolvers.context import Context
 from resolvers.loaders import loader, one_by, one_per_key
-from subgraphs.catalog.reads import products_by_ids
-from subgraphs.catalog.tables import CategoryRow, ProductRow, StockRow
-
-ProductWithStock = tuple[ProductRow, StockRow]
+from subgraphs.catalog.reads import ProductView, views_by_ids
+from subgraphs.catalog.tables import CategoryRow
 
 
 @dataclass(frozen=True, slots=True)
 class CatalogLoaders:
-    product: DataLoader[str, ProductWithStock | None]
+    product: DataLoader[str, ProductView | None]
     category: DataLoader[str, CategoryRow | None]
 
 
 def make_loaders(context: "Context[CatalogLoaders]", _runtime: object) -> CatalogLoaders:
-    async def products(ids: list[str]) -> list[ProductWithStock | None]:
+    async def products(ids: list[str]) -> list[ProductView | None]:
         async with context.db() as session:
-            rows = await products_by_ids(context.tenant, ids, session=session)
-        return one_per_key(ids, rows, lambda row: row[0].id)
+            found = await views_by_ids(context.tenant, ids, session=session)
+        return one_per_key(ids, found, lambda view: view.product.id)
 
     return CatalogLoaders(product=loader(products), category=one_by(context, CategoryRow.id))

@@ -1,10 +1,11 @@
-"""The catalog's mutation root: each mutation is one transaction."""
+"""The catalog's mutation root: each mutation is one transaction, and answers with the product
+as it was committed."""
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.permissions import requires_scopes
-from subgraphs.catalog import services
-from subgraphs.catalog.tables import ProductRow, StockRow
+from subgraphs.catalog import reads, services
 from subgraphs.catalog.types import (
     Category,
     CreateCategoryInput,
@@ -15,18 +16,16 @@ from subgraphs.catalog.types import (
 )
 
 
-async def _with_stock(product: ProductRow, info: Info) -> Product:
-    async with info.context.db() as session:
-        stock = await session.get(StockRow, product.id)
-    assert stock is not None
-    return Product.from_rows(product, stock)
+async def _product(tenant: str, product_id: str, *, session: AsyncSession) -> Product:
+    [view] = await reads.views_by_ids(tenant, [product_id], session=session)
+    return Product.from_view(view)
 
 
 @strawberry.type
 class Mutation:
     @requires_scopes("catalog:write")
     async def create_category(self, info: Info, input: CreateCategoryInput) -> Category:
-        async with info.context.db.begin() as session:
+        async with info.context.transaction() as session:
             row = await services.create_category(info.context.tenant, slug=input.slug, name=input.name, session=session)
         return Category.from_row(row)
 
@@ -40,9 +39,10 @@ class Mutation:
             currency=input.price.currency,
             category_id=input.category_id,
         )
-        async with info.context.db.begin() as session:
-            row = await services.create_product(info.context.tenant, draft, session=session)
-        return await _with_stock(row, info)
+        tenant = info.context.tenant
+        async with info.context.transaction() as session:
+            row = await services.create_product(tenant, draft, session=session)
+            return await _product(tenant, row.id, session=session)
 
     @requires_scopes("catalog:write")
     async def update_product(self, info: Info, id: strawberry.ID, input: UpdateProductInput) -> Product:
@@ -52,19 +52,21 @@ class Mutation:
             price_amount=input.price_amount,
             category_id=input.category_id,
         )
-        async with info.context.db.begin() as session:
-            row = await services.update_product(info.context.tenant, id, changes, session=session)
-        return await _with_stock(row, info)
+        tenant = info.context.tenant
+        async with info.context.transaction() as session:
+            row = await services.update_product(tenant, id, changes, session=session)
+            return await _product(tenant, row.id, session=session)
 
     @requires_scopes("catalog:write")
     async def archive_product(self, info: Info, id: strawberry.ID) -> Product:
-        async with info.context.db.begin() as session:
-            row = await services.archive_product(info.context.tenant, id, session=session)
-        return await _with_stock(row, info)
+        tenant = info.context.tenant
+        async with info.context.transaction() as session:
+            row = await services.archive_product(tenant, id, session=session)
+            return await _product(tenant, row.id, session=session)
 
     @requires_scopes("inventory:write")
     async def set_stock(self, info: Info, product_id: strawberry.ID, on_hand: int) -> Product:
-        async with info.context.db.begin() as session:
-            stock = await services.set_stock(info.context.tenant, product_id, on_hand, session=session)
-            product = await services.product(info.context.tenant, stock.product_id, session=session)
-        return Product.from_rows(product, stock)
+        tenant = info.context.tenant
+        async with info.context.transaction() as session:
+            stock = await services.set_stock(tenant, product_id, on_hand, session=session)
+            return await _product(tenant, stock.product_id, session=session)

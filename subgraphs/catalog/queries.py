@@ -45,7 +45,7 @@ def _filtered(query: Select[Any], where: ProductFilter) -> Select[Any]:
     if where.min_price is not None and where.max_price is not None and where.min_price > where.max_price:
         raise BadUserInput("filter.minPrice must not exceed filter.maxPrice.", field="filter.minPrice")
     if where.in_stock is not None:
-        in_stock = StockRow.on_hand - StockRow.reserved > 0
+        in_stock = StockRow.available > 0
         query = query.where(in_stock if where.in_stock else ~in_stock)
     return query
 
@@ -64,10 +64,10 @@ class Query:
         first = check_page_size(first)
         tenant = info.context.tenant
         keyset = _keyset(sort or ProductSort())
-        listed = reads.products_with_stock(tenant).where(ProductRow.active.is_(True))
+        listed = reads.product_views(tenant).where(ProductRow.active.is_(True))
         query = _filtered(listed, filter or ProductFilter())
         async with info.context.db() as session:
-            rows = (await session.execute(keyset.apply(query, first, after))).tuples().all()
+            rows = await reads.views(keyset.apply(query, first, after), session=session)
 
         async def count_total() -> int:
             async with info.context.db() as session:
@@ -77,23 +77,24 @@ class Query:
             rows,
             first=first,
             keyset=keyset,
-            sort_values=lambda row: [getattr(row[0], column.key) for column in keyset.columns],
-            node=lambda row: Product.from_rows(*row),
+            sort_values=lambda view: [getattr(view.product, column.key) for column in keyset.columns],
+            node=Product.from_view,
             count_total=count_total,
         )
 
     @strawberry.field
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
-        rows = await info.context.loaders.product.load(validation.uuid_id(id))
-        return Product.from_rows(*rows) if rows else None
+        view = await info.context.loaders.product.load(validation.uuid_id(id))
+        return Product.from_view(view) if view else None
 
     @strawberry.field
     async def product_by_sku(self, info: Info, sku: str) -> Product | None:
         sku = validation.text(sku, field="sku", max_length=64).upper()
         async with info.context.db() as session:
-            result = await session.execute(reads.products_with_stock(info.context.tenant).where(ProductRow.sku == sku))
-            row = result.tuples().first()
-        return Product.from_rows(*row) if row else None
+            found = await reads.views(
+                reads.product_views(info.context.tenant).where(ProductRow.sku == sku), session=session
+            )
+        return Product.from_view(found[0]) if found else None
 
     @strawberry.field(description="Every category of the store, by name.")
     async def categories(self, info: Info) -> list[Category]:

@@ -1,32 +1,38 @@
-"""How the catalog reads products: one statement returns a product with its stock."""
+"""How the catalog reads products: one statement returns each product with its stock and
+category, so a page of the storefront grid costs one query."""
 
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from subgraphs.catalog.tables import ProductRow, StockRow
+from subgraphs.catalog.tables import CategoryRow, ProductRow, StockRow
 
 
-def products_with_stock(tenant: str) -> Select[tuple[ProductRow, StockRow]]:
+class ProductView(NamedTuple):
+    product: ProductRow
+    stock: StockRow
+    category: CategoryRow | None
+
+
+def product_views(tenant: str) -> Select[tuple[ProductRow, StockRow, CategoryRow]]:
     return (
-        select(ProductRow, StockRow)
+        select(ProductRow, StockRow, CategoryRow)
         .join(StockRow, StockRow.product_id == ProductRow.id)
+        .outerjoin(CategoryRow, CategoryRow.id == ProductRow.category_id)
         .where(ProductRow.tenant_id == tenant)
     )
 
 
-def available() -> object:
-    return StockRow.on_hand - StockRow.reserved
+async def views(query: Select[Any], *, session: AsyncSession) -> list[ProductView]:
+    return [ProductView(*row) for row in (await session.execute(query)).tuples()]
 
 
-async def products_by_ids(
-    tenant: str, ids: Sequence[str], *, session: AsyncSession
-) -> list[tuple[ProductRow, StockRow]]:
-    result = await session.execute(products_with_stock(tenant).where(ProductRow.id.in_(ids)))
-    return [(product, stock) for product, stock in result.tuples()]
+async def views_by_ids(tenant: str, ids: Sequence[str], *, session: AsyncSession) -> list[ProductView]:
+    return await views(product_views(tenant).where(ProductRow.id.in_(ids)), session=session)
 
 
-async def count(query: Select[tuple[ProductRow, StockRow]], *, session: AsyncSession) -> int:
+async def count(query: Select[Any], *, session: AsyncSession) -> int:
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return int(total or 0)

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from resolvers.db import UtcDateTime, id_column_type, new_id, utcnow
@@ -62,3 +63,8 @@ class StockRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(63))
     on_hand: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
+
+    @hybrid_property
+    def available(self) -> int:
+        """What a shopper can still buy; the same expression in Python and in SQL filters."""
+        return self.on_hand - self.reserved

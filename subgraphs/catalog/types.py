@@ -1,5 +1,6 @@
-"""The catalog's GraphQL types. Plain fields are filled from the row by the parent resolver;
-only references to other rows (a product's category) go through loaders."""
+"""The catalog's GraphQL types. Every field is filled by the parent resolver from one row of
+``reads.product_views`` (product, stock and category together): per-item async resolvers cost
+more than the query they would save."""
 
 from datetime import datetime
 from enum import Enum
@@ -11,7 +12,8 @@ from resolvers.context import Context
 from resolvers.money import Money
 from resolvers.permissions import requires_scopes
 from subgraphs.catalog.loaders import CatalogLoaders
-from subgraphs.catalog.tables import CategoryRow, ProductRow, StockRow
+from subgraphs.catalog.reads import ProductView
+from subgraphs.catalog.tables import CategoryRow, StockRow
 
 Info = strawberry.Info[Context[CatalogLoaders], None]
 
@@ -40,7 +42,7 @@ class Stock:
 
     @classmethod
     def from_row(cls, row: StockRow) -> Self:
-        return cls(on_hand=row.on_hand, reserved=row.reserved, available=row.on_hand - row.reserved)
+        return cls(on_hand=row.on_hand, reserved=row.reserved, available=row.available)
 
 
 @strawberry.federation.type(keys=["id"])
@@ -52,34 +54,28 @@ class Product:
     price: Money
     active: bool = strawberry.field(description="False once archived: hidden from listings, still resolvable.")
     stock: Stock
+    category: Category | None
     created_at: datetime
-    category_id: strawberry.Private[str | None]
-
-    @strawberry.field
-    async def category(self, info: Info) -> Category | None:
-        if self.category_id is None:
-            return None
-        row = await info.context.loaders.category.load(self.category_id)
-        return Category.from_row(row) if row else None
 
     @classmethod
-    def from_rows(cls, product: ProductRow, stock: StockRow) -> Self:
+    def from_view(cls, view: ProductView) -> Self:
+        product = view.product
         return cls(
             id=strawberry.ID(product.id),
             sku=product.sku,
             name=product.name,
             description=product.description,
-            price=Money(amount=product.price_amount, currency=product.currency),
+            price=Money.of(product.price_amount, product.currency),
             active=product.active,
-            stock=Stock.from_row(stock),
+            stock=Stock.from_row(view.stock),
+            category=Category.from_row(view.category) if view.category else None,
             created_at=product.created_at,
-            category_id=product.category_id,
         )
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Self | None:
-        rows = await info.context.loaders.product.load(id)
-        return cls.from_rows(*rows) if rows else None
+        view = await info.context.loaders.product.load(id)
+        return cls.from_view(view) if view else None
 
 
 @strawberry.enum

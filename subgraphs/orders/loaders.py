@@ -42,26 +42,20 @@ def make_loaders(context: "Context[OrdersLoaders]", _runtime: object) -> OrdersL
         found: dict[HistoryPage, list[OrderRow]] = {}
         async with context.db() as session:
             for (first, after), user_ids in groups.items():
-                rank = func.row_number().over(
-                    partition_by=OrderRow.user_id, order_by=(OrderRow.created_at.desc(), OrderRow.id.desc())
+                # Number each user's orders after the cursor, newest first; keep first + 1 of
+                # each, the extra one telling whether another page follows.
+                rank = func.row_number().over(partition_by=OrderRow.user_id, order_by=NEWEST_FIRST.order())
+                candidates = select(OrderRow.id, rank.label("rank")).where(
+                    OrderRow.tenant_id == context.tenant, OrderRow.user_id.in_(user_ids)
                 )
-                ranked = (
-                    NEWEST_FIRST.apply(
-                        select(OrderRow.id, rank.label("rank")).where(
-                            OrderRow.tenant_id == context.tenant, OrderRow.user_id.in_(user_ids)
-                        ),
-                        first,
-                        after,
-                    )
-                    .limit(None)
-                    .order_by(None)
-                    .subquery()
-                )
+                if after is not None:
+                    candidates = candidates.where(NEWEST_FIRST.after(after))
+                ranked = candidates.subquery()
                 rows = await session.scalars(
                     select(OrderRow)
                     .join(ranked, ranked.c.id == OrderRow.id)
                     .where(ranked.c.rank <= first + 1)
-                    .order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+                    .order_by(*NEWEST_FIRST.order())
                 )
                 for user_id, user_rows in zip(
                     user_ids, many_per_key(user_ids, rows, lambda row: row.user_id), strict=True

@@ -4,7 +4,7 @@ the catalog does."""
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from resolvers.db import UtcDateTime, id_column_type, new_id, utcnow
@@ -38,10 +38,10 @@ class OrderRow(Base):
     number: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING_PAYMENT)
     currency: Mapped[str] = mapped_column(String(3))
-    subtotal_amount: Mapped[int] = mapped_column(Integer)
-    shipping_amount: Mapped[int] = mapped_column(Integer, default=0)
-    tax_amount: Mapped[int] = mapped_column(Integer, default=0)
-    total_amount: Mapped[int] = mapped_column(Integer)
+    subtotal_amount: Mapped[int] = mapped_column(BigInteger)
+    shipping_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
     shipping_address: Mapped[dict[str, str | None]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
@@ -58,5 +58,5 @@ class OrderLineRow(Base):
     product_id: Mapped[str] = mapped_column(id_column_type())
     sku: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
-    unit_price_amount: Mapped[int] = mapped_column(Integer)
+    unit_price_amount: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)

@@ -8,7 +8,7 @@ import strawberry
 from resolvers.context import Context
 from resolvers.money import Money
 from resolvers.pagination import Connection, check_page_size, connection
-from resolvers.permissions import owner_or_scope
+from resolvers.permissions import owner_or, owner_or_scope
 from resolvers.stubs import STUB_KEY
 from subgraphs.orders import tables
 from subgraphs.orders.loaders import NEWEST_FIRST, HistoryPage, OrdersLoaders
@@ -43,8 +43,8 @@ class OrderLine:
             sku=row.sku,
             name=row.name,
             quantity=row.quantity,
-            unit_price=Money(amount=row.unit_price_amount, currency=currency),
-            line_total=Money(amount=row.unit_price_amount * row.quantity, currency=currency),
+            unit_price=Money.of(row.unit_price_amount, currency),
+            line_total=Money.of(row.unit_price_amount * row.quantity, currency),
             product=Product(id=strawberry.ID(row.product_id)),
         )
 
@@ -72,12 +72,9 @@ class ShippingAddress:
 class User:
     id: strawberry.ID
 
-    @strawberry.field(description="The user's orders, newest first.")
-    async def orders(self, info: Info, first: int = 10, after: str | None = None) -> Connection["Order"]:
-        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
+    @owner_or(ADMIN_SCOPE, description="The user's orders, newest first.")
+    async def orders(self, info: Info, first: int = 10, after: str | None = None) -> Connection["Order"] | None:
         first = check_page_size(first)
-        if after is not None:
-            NEWEST_FIRST.decode(after)
         loaders = info.context.loaders
         rows = await loaders.history.load(HistoryPage(self.id, first, after))
 
@@ -121,7 +118,7 @@ class Order:
     @classmethod
     def from_row(cls, row: OrderRow) -> Self:
         def money(amount: int) -> Money:
-            return Money(amount=amount, currency=row.currency)
+            return Money.of(amount, row.currency)
 
         address = row.shipping_address
         return cls(

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from resolvers.db import UtcDateTime, id_column_type, new_id, utcnow
@@ -39,9 +39,9 @@ class PaymentRow(Base):
     user_id: Mapped[str] = mapped_column(String(255))
     provider_ref: Mapped[str] = mapped_column(String(255))
     client_secret: Mapped[str | None] = mapped_column(String(255))
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(30), default=PaymentStatus.REQUIRES_PAYMENT_METHOD)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
@@ -55,6 +55,6 @@ class RefundRow(Base):
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
     tenant_id: Mapped[str] = mapped_column(String(63))
     provider_ref: Mapped[str] = mapped_column(String(255))
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -31,7 +31,7 @@ class Refund:
     def from_row(cls, row: RefundRow, currency: str) -> Self:
         return cls(
             id=strawberry.ID(row.id),
-            amount=Money(amount=row.amount, currency=currency),
+            amount=Money.of(row.amount, currency),
             status=row.status,
             created_at=row.created_at,
         )
@@ -82,8 +82,8 @@ class Payment:
         return cls(
             id=strawberry.ID(row.id),
             status=tables.PaymentStatus(row.status),
-            amount=Money(amount=row.amount, currency=row.currency),
-            refunded=Money(amount=row.refunded_amount, currency=row.currency),
+            amount=Money.of(row.amount, row.currency),
+            refunded=Money.of(row.refunded_amount, row.currency),
             provider_ref=row.provider_ref,
             created_at=row.created_at,
             order=Order(id=strawberry.ID(row.order_id)),

@@ -12,7 +12,7 @@ class Mutation:
     @authenticated()
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
         context = info.context
-        async with context.db.begin() as session:
+        async with context.transaction() as session:
             user = await services.ensure_user(
                 context.tenant, context.caller, context.require_subject(), session=session
             )
@@ -32,7 +32,7 @@ class Mutation:
             country=input.country,
             label=input.label,
         )
-        async with context.db.begin() as session:
+        async with context.transaction() as session:
             user = await services.ensure_user(
                 context.tenant, context.caller, context.require_subject(), session=session
             )
@@ -42,7 +42,7 @@ class Mutation:
     @authenticated()
     async def remove_address(self, info: Info, id: strawberry.ID) -> User:
         context = info.context
-        async with context.db.begin() as session:
+        async with context.transaction() as session:
             user = await services.ensure_user(
                 context.tenant, context.caller, context.require_subject(), session=session
             )

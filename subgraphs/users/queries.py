@@ -17,7 +17,7 @@ class Query:
     @authenticated(description="The caller's profile, created the first time their token is seen.")
     async def me(self, info: Info) -> User:
         context = info.context
-        async with context.db.begin() as session:
+        async with context.transaction() as session:
             row = await services.ensure_user(context.tenant, context.caller, context.require_subject(), session=session)
         return User.from_row(row)
 

@@ -4,12 +4,11 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers import validation
 from resolvers.auth import Caller
+from resolvers.db import insert_if_absent
 from resolvers.errors import BadUserInput, Conflict, NotFound
 from subgraphs.users.tables import AddressRow, UserRow
 
@@ -40,15 +39,13 @@ def check_email(email: str) -> str:
 async def ensure_user(tenant: str, caller: Caller, subject: str, *, session: AsyncSession) -> UserRow:
     """The caller's profile, created on first sight of their subject. Two first requests at
     once both try to insert; the conflict clause lets the second one find the first's row."""
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(UserRow).values(
-        tenant_id=tenant,
-        id=subject,
-        email=_claimed_email(caller),
-        name=caller.name[:200] if caller.name else None,
-    )
-    await session.execute(statement.on_conflict_do_nothing(index_elements=["tenant_id", "id"]))
+    profile = {
+        "tenant_id": tenant,
+        "id": subject,
+        "email": _claimed_email(caller),
+        "name": (caller.name or "")[:200] or None,
+    }
+    await insert_if_absent(session, UserRow, profile, unique=("tenant_id", "id"))
     user = await session.get(UserRow, (tenant, subject))
     assert user is not None
     return user

@@ -7,7 +7,7 @@ from typing import Self
 import strawberry
 
 from resolvers.context import Context
-from resolvers.permissions import owner_or_scope
+from resolvers.permissions import owner_or
 from subgraphs.users.loaders import UsersLoaders
 from subgraphs.users.tables import AddressRow, UserRow
 
@@ -46,32 +46,18 @@ class Address:
 @strawberry.federation.type(keys=["id"], description="A shopper's profile; its id is the token's subject.")
 class User:
     id: strawberry.ID
-    row: strawberry.Private[UserRow]
+    email: str | None = owner_or(ADMIN_SCOPE)
+    name: str | None = owner_or(ADMIN_SCOPE)
+    created_at: datetime | None = owner_or(ADMIN_SCOPE)
 
-    @strawberry.field
-    def email(self, info: Info) -> str | None:
-        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
-        return self.row.email
-
-    @strawberry.field
-    def name(self, info: Info) -> str | None:
-        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
-        return self.row.name
-
-    @strawberry.field
-    def created_at(self, info: Info) -> datetime | None:
-        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
-        return self.row.created_at
-
-    @strawberry.field
+    @owner_or(ADMIN_SCOPE)
     async def addresses(self, info: Info) -> list[Address] | None:
-        owner_or_scope(info.context, self.id, ADMIN_SCOPE)
         rows = await info.context.loaders.addresses.load(self.id)
         return [Address.from_row(row) for row in rows]
 
     @classmethod
     def from_row(cls, row: UserRow) -> Self:
-        return cls(id=strawberry.ID(row.id), row=row)
+        return cls(id=strawberry.ID(row.id), email=row.email, name=row.name, created_at=row.created_at)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Self | None:

@@ -25,7 +25,7 @@ ADDRESS = {
 
 
 async def category(stack: Any, name: str, *, tenant: str = TENANT) -> str:
-    async with stack.runtime("catalog").db.begin() as session:
+    async with stack.runtime("catalog").writer.begin() as session:
         row = await catalog.create_category(tenant, slug=f"c-{next(_serial)}", name=name, session=session)
     return row.id
 
@@ -40,7 +40,7 @@ async def product(
     category_id: str | None = None,
 ) -> ProductRow:
     n = next(_serial)
-    async with stack.runtime("catalog").db.begin() as session:
+    async with stack.runtime("catalog").writer.begin() as session:
         row = await catalog.create_product(
             tenant,
             catalog.ProductDraft(
@@ -70,14 +70,14 @@ async def order(
         )
         for i in range(lines)
     ]
-    async with stack.runtime("orders").db.begin() as session:
+    async with stack.runtime("orders").writer.begin() as session:
         return await orders.place_order(
             tenant, user_id, drafts, currency="USD", shipping_address=ADDRESS, status=status, session=session
         )
 
 
 async def payment(stack: Any, placed: OrderRow, *, status: PaymentStatus = PaymentStatus.SUCCEEDED) -> PaymentRow:
-    async with stack.runtime("payments").db.begin() as session:
+    async with stack.runtime("payments").writer.begin() as session:
         return await payments.record_payment(
             placed.tenant_id,
             order_id=placed.id,
