@@ -1,6 +1,7 @@
 """Alembic, run per subgraph: each has its own migrations folder and version table, so the
 five can share one PostgreSQL database or live in five SQLite files."""
 
+import tempfile
 from typing import Any, Literal
 
 from alembic import command, context
@@ -56,3 +57,22 @@ def run_env(metadata: MetaData, subgraph: str) -> None:
         context.configure(connection=connection, **options)
     with context.begin_transaction():
         context.run_migrations()
+
+
+async def autogenerate(subgraph: str, message: str) -> None:
+    """Writes a new migration for what the table declarations add to the newest migration,
+    found by comparing them with a scratch SQLite database brought to head."""
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite+aiosqlite:///{scratch}/scratch.db"
+        await upgrade(subgraph, url)
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(_revision, alembic_config(subgraph, url), message)
+        finally:
+            await engine.dispose()
+
+
+def _revision(connection: Connection, config: Config, message: str) -> None:
+    config.attributes["connection"] = connection
+    command.revision(config, message=message, autogenerate=True)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from devstack import jwks_server, tokens
 from resolvers.logging import configure_logging
-from resolvers.migrations import upgrade
+from resolvers.migrations import autogenerate, upgrade
 from shopgraph import contracts, demo_data
 from shopgraph.registry import SUBGRAPHS, app_factory, settings_for
 from shopgraph.system import Ports, SystemConfig, running
@@ -63,6 +63,17 @@ def migrate() -> None:
             VAR.mkdir(exist_ok=True)
         asyncio.run(upgrade(name, url))
         console.print(f"[green]migrated[/] {name}")
+
+
+@app.command()
+def revision(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SUBGRAPHS)}")],
+    message: Annotated[str, typer.Option("--message", "-m", help="What the migration does.")],
+) -> None:
+    """Write a new migration for one subgraph from its table declarations (review it!)."""
+    if name not in SUBGRAPHS:
+        raise typer.BadParameter(f"unknown subgraph {name!r}")
+    asyncio.run(autogenerate(name, message))
 
 
 @app.command()

@@ -101,6 +101,13 @@ def test_errors_keep_their_codes_through_the_router(system: System) -> None:
     assert bad_input["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+def test_graphiql_is_served_at_the_router(system: System) -> None:
+    response = httpx.get(system.urls()["router"], headers={"Accept": "text/html"}, timeout=10)
+
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
 def test_every_process_stops(tmp_path: Path) -> None:
     var = tmp_path
     urls = {name: f"sqlite+aiosqlite:///{var / name}.db" for name in SUBGRAPHS}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 07:50:19.214913
+Create Date: 2026-11-23 08:23:20.856495
 
 """
 
@@ -29,10 +29,10 @@ def upgrade() -> None:
         sa.Column("number", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("subtotal_amount", sa.Integer(), nullable=False),
-        sa.Column("shipping_amount", sa.Integer(), nullable=False),
-        sa.Column("tax_amount", sa.Integer(), nullable=False),
-        sa.Column("total_amount", sa.Integer(), nullable=False),
+        sa.Column("subtotal_amount", sa.BigInteger(), nullable=False),
+        sa.Column("shipping_amount", sa.BigInteger(), nullable=False),
+        sa.Column("tax_amount", sa.BigInteger(), nullable=False),
+        sa.Column("total_amount", sa.BigInteger(), nullable=False),
         sa.Column("shipping_address", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("product_id", sa.String(length=36), nullable=False),
         sa.Column("sku", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("unit_price_amount", sa.Integer(), nullable=False),
+        sa.Column("unit_price_amount", sa.BigInteger(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], ondelete="CASCADE"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 07:50:42.368975
+Create Date: 2026-11-23 08:23:22.484311
 
 """
 
@@ -29,9 +29,9 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=255), nullable=False),
         sa.Column("provider_ref", sa.String(length=255), nullable=False),
         sa.Column("client_secret", sa.String(length=255), nullable=True),
-        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("refunded_amount", sa.Integer(), nullable=False),
+        sa.Column("refunded_amount", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(length=30), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("payment_id", sa.String(length=36), nullable=False),
         sa.Column("tenant_id", sa.String(length=63), nullable=False),
         sa.Column("provider_ref", sa.String(length=255), nullable=False),
-        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("amount > 0", name="refund_positive"),
