@@ -2,6 +2,8 @@
 five can share one PostgreSQL database or live in five SQLite files."""
 
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from alembic import command, context
@@ -20,17 +22,32 @@ def alembic_config(subgraph: str, url: str) -> Config:
 
 async def upgrade(subgraph: str, url: str, revision: str = "head") -> None:
     """Brings one subgraph's database to ``revision``."""
+    await _run(subgraph, url, partial(command.upgrade, revision=revision))
+
+
+async def autogenerate(subgraph: str, message: str) -> None:
+    """Writes a new migration for what the table declarations add to the newest migration,
+    found by comparing them with a scratch SQLite database brought to head."""
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite+aiosqlite:///{scratch}/scratch.db"
+        await upgrade(subgraph, url)
+        await _run(subgraph, url, partial(command.revision, message=message, autogenerate=True))
+
+
+async def _run(subgraph: str, url: str, alembic_command: Callable[[Config], object]) -> None:
+    """Runs an Alembic command on our own async engine (Alembic itself is synchronous)."""
     engine = create_engine(url)
+    config = alembic_config(subgraph, url)
+
+    def in_transaction(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        alembic_command(config)
+
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_run, alembic_config(subgraph, url), revision)
+            await connection.run_sync(in_transaction)
     finally:
         await engine.dispose()
-
-
-def _run(connection: Connection, config: Config, revision: str) -> None:
-    config.attributes["connection"] = connection
-    command.upgrade(config, revision)
 
 
 def _render_item(kind: str, item: Any, _autogen_context: Any) -> str | Literal[False]:
@@ -57,22 +74,3 @@ def run_env(metadata: MetaData, subgraph: str) -> None:
         context.configure(connection=connection, **options)
     with context.begin_transaction():
         context.run_migrations()
-
-
-async def autogenerate(subgraph: str, message: str) -> None:
-    """Writes a new migration for what the table declarations add to the newest migration,
-    found by comparing them with a scratch SQLite database brought to head."""
-    with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite+aiosqlite:///{scratch}/scratch.db"
-        await upgrade(subgraph, url)
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(_revision, alembic_config(subgraph, url), message)
-        finally:
-            await engine.dispose()
-
-
-def _revision(connection: Connection, config: Config, message: str) -> None:
-    config.attributes["connection"] = connection
-    command.revision(config, message=message, autogenerate=True)
