@@ -53,7 +53,8 @@ class TokenVerifier:
         self._jwks_url = jwks_url
         self._http = http
         self._keys: KeySet | None = None
-        self._fetched_at = 0.0
+        self._attempts = 0
+        self._attempted_at = -MIN_REFRESH_INTERVAL_SECONDS
         self._refreshing = asyncio.Lock()
         self._claims = jwt.JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS,
@@ -96,28 +97,30 @@ class TokenVerifier:
 
     async def _keys_for(self, kid: str) -> KeySet:
         if self._keys is None or not _has_kid(self._keys, kid):
-            # One fetch at a time: a burst of requests at start-up or after a rotation waits
-            # for the same answer instead of each asking the provider.
+            attempts_seen = self._attempts
+            # One fetch at a time, and none for requests that waited while another fetched:
+            # a burst at start-up, after a rotation or during an outage costs one request to
+            # the provider, and attempts (failed ones too) are spaced by the refresh interval.
             async with self._refreshing:
-                stale = time.monotonic() - self._fetched_at > MIN_REFRESH_INTERVAL_SECONDS
-                if self._keys is None or (stale and not _has_kid(self._keys, kid)):
+                stale = time.monotonic() - self._attempted_at > MIN_REFRESH_INTERVAL_SECONDS
+                if self._attempts == attempts_seen and stale:
                     await self._refresh()
-        assert self._keys is not None
+        if self._keys is None:
+            # The token may be fine; we cannot tell yet. Clients should retry, not sign out.
+            raise Unavailable("Access tokens cannot be verified right now; try again shortly.")
         if not _has_kid(self._keys, kid):
             raise Unauthenticated("The access token was signed by an unknown key.")
         return self._keys
 
     async def _refresh(self) -> None:
+        self._attempts += 1
+        self._attempted_at = time.monotonic()
         try:
             response = await self._http.get(self._jwks_url, timeout=5.0)
             response.raise_for_status()
             self._keys = KeySet.import_key_set(response.json())
         except (httpx.HTTPError, ValueError, JoseError) as exc:
             log.warning("jwks fetch failed", url=self._jwks_url, error=str(exc))
-            if self._keys is None:
-                # The token may be fine; we cannot tell yet. Clients should retry, not sign out.
-                raise Unavailable("Access tokens cannot be verified right now; try again shortly.") from exc
-        self._fetched_at = time.monotonic()
 
 
 def _has_kid(keys: KeySet, kid: str) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from resolvers.auth import Caller
+from resolvers.db import is_unique_violation
 from resolvers.errors import BadUserInput, Conflict, Forbidden, ShopgraphError, Unauthenticated
 
 L = TypeVar("L")
@@ -75,6 +76,8 @@ class Context(Generic[L]):
             async with self.writer.begin() as session:
                 yield session
         except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
             log.info("write conflicted", error=str(exc.orig))
             raise Conflict("This conflicts with a change made at the same moment; try again.") from exc
 

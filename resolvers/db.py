@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Connection, DateTime, String, TextClause, 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -55,6 +56,20 @@ def _sqlite_begin(connection: Connection) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY; PostgreSQL's unique_violation.
+_SQLITE_UNIQUE = {2067, 1555}
+_POSTGRES_UNIQUE = "23505"
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """True when a unique index refused a row: a race with another writer, not a bug."""
+    cause = error.orig
+    return (
+        getattr(cause, "sqlite_errorcode", None) in _SQLITE_UNIQUE
+        or getattr(cause, "sqlstate", None) == _POSTGRES_UNIQUE
+    )
 
 
 def new_id() -> str:

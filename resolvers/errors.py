@@ -58,16 +58,20 @@ class Unavailable(ShopgraphError):
     code = "SERVICE_UNAVAILABLE"
 
 
+def _is_request_error(original: BaseException | None) -> bool:
+    return original is None or isinstance(original, GraphQLError | ValueError)
+
+
 def to_graphql_error(error: GraphQLError) -> GraphQLError:
     """Give one execution error its public shape: a stable code, and no internals."""
     original = error.original_error
     if isinstance(original, ShopgraphError):
         extensions = {**original.extensions, "code": original.code}
         message = original.message
-    elif (error.extensions or {}).get("code") or error.path is None:
-        # Errors that carry their code (permission classes) and the request errors raised
-        # before execution (syntax, validation, variable coercion: no path): their text is
-        # meant for the client.
+    elif (error.extensions or {}).get("code") or (error.path is None and _is_request_error(original)):
+        # Errors that carry their code (permission classes) and graphql-core's request errors
+        # before execution (syntax, validation, variable coercion: no path, and no cause but
+        # a GraphQL error or a scalar's ValueError): their text is meant for the client.
         extensions = {"code": "BAD_USER_INPUT", **(error.extensions or {})}
         message = error.message
     else:

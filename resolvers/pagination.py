@@ -8,7 +8,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -89,7 +89,7 @@ class Keyset:
                 _cursor_value(column.type.python_type, value)
                 for column, value in zip(self.columns, values, strict=True)
             ]
-        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
+        except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError) as exc:
             raise BadUserInput(
                 "The 'after' cursor is not one this list gave out with the same sort.", field="after"
             ) from exc
@@ -100,7 +100,7 @@ def _cursor_value(kind: type, value: object) -> object:
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None:
             raise ValueError("cursor time without a timezone")
-        return moment
+        return moment.astimezone(UTC)  # OverflowError at the ends of the calendar
     if kind is int and isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
         return value
     if kind is str and isinstance(value, str) and len(value) <= MAX_CURSOR_TEXT:

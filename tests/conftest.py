@@ -3,6 +3,7 @@ tokens signed by a test key whose JWKS the apps fetch over their HTTP client."""
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -46,9 +47,11 @@ class ServiceTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, signing_key: RSAKey) -> None:
         self.apps: dict[str, httpx.AsyncBaseTransport] = {}
+        self.requests: Counter[str] = Counter()
         self._jwks = tokens.jwks(signing_key)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests[request.url.host] += 1
         if request.url.host == "oidc.test":
             return httpx.Response(200, json=self._jwks)
         app = self.apps.get(request.url.host)

@@ -162,12 +162,15 @@ async def test_many_full_carts_are_priced_in_one_read(stack: Any, token: Any) ->
             data(await carts(ADD, {"p": product.id, "q": 1}, token=token(f"user-{shopper}")))
 
     # When an admin reads all five carts at once
+    transport = stack.runtime("carts").http._transport  # the routing transport the stack installed
+    calls_before = transport.requests["catalog.test"]
     body = await carts(
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { cart { subtotal { amount } } } } }",
         {"r": [{"__typename": "User", "id": f"user-{shopper}"} for shopper in range(5)]},
         token=token("root", scopes=("users:admin",)),
     )
 
-    # Then every subtotal is there, priced by the catalog
+    # Then every subtotal is there, priced by one batch: three calls of at most 100 ids
     subtotals = [entity["cart"]["subtotal"]["amount"] for entity in data(body)["_entities"]]
     assert subtotals == [sum(100 + i for i in range(s * 50, (s + 1) * 50)) for s in range(5)]
+    assert transport.requests["catalog.test"] - calls_before == 3

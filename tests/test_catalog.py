@@ -79,12 +79,14 @@ async def test_forged_cursors_are_bad_input(stack: Any) -> None:
         ["products:price:asc", {"$gt": 1}, "x"],
         ["products:created_at:asc", "2020-01-01T00:00:00", "x"],
         ["products:created_at:asc", "yesterday", "x"],
+        ["products:created_at:asc", "0001-01-01T00:00:00+05:00", "x"],
+        ["products:created_at:desc", "9999-12-31T23:59:59-05:00", "x"],
         ["products:name:asc", "n" * 300, "x"],
     ]
     for values in forged:
         cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
-        field = values[0].split(":")[1].upper()
-        body = await catalog(GRID, {"first": 2, "after": cursor, "sort": {"field": field}})
+        _, field, direction = values[0].upper().split(":")
+        body = await catalog(GRID, {"first": 2, "after": cursor, "sort": {"field": field, "direction": direction}})
         assert error_codes(body) == ["BAD_USER_INPUT"], values
 
 

@@ -17,8 +17,11 @@ class Query:
     @authenticated(description="The caller's profile, created the first time their token is seen.")
     async def me(self, info: Info) -> User:
         context = info.context
-        async with context.transaction() as session:
-            row = await services.ensure_user(context.tenant, context.caller, context.require_subject(), session=session)
+        subject = context.require_subject()
+        row = await context.loaders.user.load(subject)
+        if row is None:  # first sight: only then does reading the profile write
+            async with context.transaction() as session:
+                row = await services.ensure_user(context.tenant, context.caller, subject, session=session)
         return User.from_row(row)
 
     @requires_scopes("users:admin", description="Every profile of the store, newest first.")
