@@ -42,6 +42,10 @@ class Caller:
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
+    def owns_or_holds(self, owner_id: str, scope: str) -> bool:
+        """The object rule: an object is its owner's, or visible to whoever holds ``scope``."""
+        return self.subject == owner_id or self.has_scope(scope)
+
 
 ANONYMOUS = Caller()
 

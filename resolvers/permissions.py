@@ -46,8 +46,7 @@ class OwnerOrScope(BasePermission):
         self.owner = owner
 
     def has_permission(self, source: Any, info: strawberry.Info[Context[Any], None], **kwargs: Any) -> bool:
-        caller = info.context.caller
-        return caller.subject == getattr(source, self.owner) or caller.has_scope(self.scope)
+        return info.context.caller.owns_or_holds(getattr(source, self.owner), self.scope)
 
 
 def authenticated(**field_options: Any) -> Any:
@@ -79,9 +78,9 @@ def owner_or(scope: str, *, owner: str = "id", **field_options: Any) -> Any:
 
 
 def owner_or_scope(context: Context[Any], owner_id: str, scope: str) -> None:
-    """The object rule: an object is its owner's, or visible to whoever holds ``scope``."""
+    """``OwnerOrScope`` for an object loaded inside a resolver."""
     caller = context.caller
     if caller.subject is None:
         raise Unauthenticated("Sign in to use this field.")
-    if caller.subject != owner_id and not caller.has_scope(scope):
+    if not caller.owns_or_holds(owner_id, scope):
         raise Forbidden("This belongs to another user.")

@@ -4,7 +4,7 @@ tokens signed by a test key whose JWKS the apps fetch over their HTTP client."""
 import os
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -90,9 +90,10 @@ async def database_urls(backend: str, tmp_path_factory: pytest.TempPathFactory) 
 class Stack:
     """The five subgraph apps, running in process on one backend."""
 
-    def __init__(self, apps: dict[str, Any], backend: str) -> None:
+    def __init__(self, apps: dict[str, Any], backend: str, transport: ServiceTransport) -> None:
         self.apps = apps
         self.backend = backend
+        self.transport = transport
 
     def runtime(self, name: str) -> Runtime:
         runtime: Runtime = self.apps[name].state.runtime
@@ -131,7 +132,7 @@ async def stack_session(database_urls: dict[str, str], backend: str, signing_key
             await exits.enter_async_context(LifespanManager(app))
             apps[name] = app
             transport.apps[f"{name}.test"] = httpx.ASGITransport(app=app)
-        yield Stack(apps, backend)
+        yield Stack(apps, backend, transport)
 
 
 @pytest.fixture
@@ -139,8 +140,3 @@ async def stack(stack_session: Stack) -> AsyncIterator[Stack]:
     """The stack with empty tables: each test starts from nothing."""
     yield stack_session
     await stack_session.truncate()
-
-
-@pytest.fixture
-def anyio_backend() -> Iterator[str]:
-    yield "asyncio"

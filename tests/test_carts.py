@@ -130,7 +130,7 @@ async def test_a_shopper_reads_and_changes_only_their_own_cart(stack: Any, token
 async def test_catalog_down_is_a_clear_error(stack: Any, token: Any) -> None:
     carts = stack.client("carts")
     mug = await factories.product(stack)
-    transport = stack.runtime("carts").http._transport  # the routing transport the stack installed
+    transport = stack.transport
     saved = transport.apps.pop("catalog.test")
     try:
         body = await carts(ADD, {"p": mug.id, "q": 1}, token=token("ada"))
@@ -162,7 +162,7 @@ async def test_many_full_carts_are_priced_in_one_read(stack: Any, token: Any) ->
             data(await carts(ADD, {"p": product.id, "q": 1}, token=token(f"user-{shopper}")))
 
     # When an admin reads all five carts at once
-    transport = stack.runtime("carts").http._transport  # the routing transport the stack installed
+    transport = stack.transport
     calls_before = transport.requests["catalog.test"]
     body = await carts(
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { cart { subtotal { amount } } } } }",
