@@ -19,6 +19,9 @@ from resolvers.errors import Unauthenticated, Unavailable
 log = structlog.get_logger(__name__)
 
 ALGORITHM = "RS256"
+# RFC 9068: access tokens say so in their header; an ID token (typ JWT) is not an access token
+# even when its signature, issuer and audience would pass.
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 LEEWAY_SECONDS = 30
 # An unknown `kid` triggers a JWKS refetch (the provider may have rotated keys), but at most
 # this often, so a stream of forged kids cannot turn us into a flood against the provider.
@@ -83,6 +86,8 @@ class TokenVerifier:
             raise Unauthenticated("The access token is malformed.") from exc
         if header.get("alg") != ALGORITHM:
             raise Unauthenticated(f"The access token must be signed with {ALGORITHM}.")
+        if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+            raise Unauthenticated("This is not an access token (its typ must be at+jwt).")
         keys = await self._keys_for(str(header.get("kid", "")))
         try:
             claims = jwt.decode(token, keys, algorithms=[ALGORITHM]).claims

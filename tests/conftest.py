@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from devstack import tokens
 from resolvers.app import Runtime
 from resolvers.migrations import upgrade
+from resolvers.scopes import SHOPPER_SCOPES
 from shopgraph.registry import SUBGRAPHS, app_factory, settings_for
 from tests.support.graphql import TENANT, GraphQLClient
 from tests.support.sql import SqlCounter
@@ -34,9 +35,12 @@ def signing_key() -> RSAKey:
 
 @pytest.fixture(scope="session")
 def token(signing_key: RSAKey) -> Any:
-    """``token("alice", scopes=[...], tenant=...)``: a valid access token for a subject."""
+    """``token("alice", scopes=[...], tenant=...)``: a valid access token for a subject; a
+    shopper's scopes unless told otherwise."""
 
-    def mint(subject: str, *, scopes: tuple[str, ...] | list[str] = (), tenant: str = TENANT, **claims: Any) -> str:
+    def mint(
+        subject: str, *, scopes: tuple[str, ...] | list[str] = SHOPPER_SCOPES, tenant: str = TENANT, **claims: Any
+    ) -> str:
         return tokens.mint(signing_key, subject, scopes=scopes, tenant=tenant, **claims)
 
     return mint

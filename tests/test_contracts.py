@@ -35,7 +35,7 @@ def test_supergraph_declares_federation_2_9_and_the_auth_directives() -> None:
     supergraph = (contracts.SCHEMA_DIR / contracts.SUPERGRAPH).read_text()
 
     assert '@requiresScopes(scopes: [["catalog:write"]])' in supergraph
-    assert "@authenticated" in supergraph
+    assert '@requiresScopes(scopes: [["orders:read"], ["orders:admin"]])' in supergraph
     for name in SUBGRAPHS:
         assert "specs.apollo.dev/federation/v2.9" in contracts.sdl_path(name).read_text()
 

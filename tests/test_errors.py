@@ -15,7 +15,7 @@ NASTY = ["\x00", "'; DROP TABLE products; --", "ü" * 300, "\U0001f600" * 70, "a
 
 @pytest.mark.parametrize("text", NASTY)
 async def test_hostile_text_is_refused_or_stored_never_crashes(stack: Any, token: Any, text: str) -> None:
-    admin = token("admin", scopes=("catalog:write",))
+    admin = token("admin", scopes=("catalog:write", "users:read"))
     catalog, users = stack.client("catalog"), stack.client("users")
     queries = [
         (

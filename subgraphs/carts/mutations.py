@@ -2,15 +2,17 @@
 
 import strawberry
 
-from resolvers import validation
-from resolvers.permissions import authenticated
+from resolvers import scopes, validation
+from resolvers.permissions import requires_scopes
 from subgraphs.carts import services
 from subgraphs.carts.types import Cart, Info
 
 
 @strawberry.type
 class Mutation:
-    @authenticated(description="Adds units of a product; adding a product already there raises its quantity.")
+    @requires_scopes(
+        scopes.CARTS_WRITE, description="Adds units of a product; adding a product already there raises its quantity."
+    )
     async def add_to_cart(self, info: Info, product_id: strawberry.ID, quantity: int = 1) -> Cart:
         context = info.context
         subject = context.require_subject()
@@ -23,7 +25,7 @@ class Mutation:
             cart = await services.add_to_cart(context.tenant, subject, product, quantity, session=session)
         return Cart.from_row(cart)
 
-    @authenticated()
+    @requires_scopes(scopes.CARTS_WRITE)
     async def update_cart_line(self, info: Info, line_id: strawberry.ID, quantity: int) -> Cart:
         context = info.context
         async with context.transaction() as session:
@@ -32,14 +34,14 @@ class Mutation:
             )
         return Cart.from_row(cart)
 
-    @authenticated()
+    @requires_scopes(scopes.CARTS_WRITE)
     async def remove_cart_line(self, info: Info, line_id: strawberry.ID) -> Cart:
         context = info.context
         async with context.transaction() as session:
             cart = await services.remove_line(context.tenant, context.require_subject(), line_id, session=session)
         return Cart.from_row(cart)
 
-    @authenticated(description="Empties the caller's cart; null when they have none.")
+    @requires_scopes(scopes.CARTS_WRITE, description="Empties the caller's cart; null when they have none.")
     async def clear_cart(self, info: Info) -> Cart | None:
         context = info.context
         async with context.transaction() as session:

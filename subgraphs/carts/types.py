@@ -5,6 +5,7 @@ from typing import Self
 
 import strawberry
 
+from resolvers import scopes
 from resolvers.context import Context
 from resolvers.errors import Conflict
 from resolvers.money import Money
@@ -15,7 +16,7 @@ from subgraphs.carts.tables import CartLineRow, CartRow
 
 Info = strawberry.Info[Context[CartsLoaders], None]
 
-ADMIN_SCOPE = "users:admin"
+ADMIN_SCOPE = scopes.USERS_ADMIN
 
 
 @strawberry.federation.type(keys=STUB_KEY)
@@ -80,7 +81,9 @@ class Cart:
 class User:
     id: strawberry.ID
 
-    @owner_or(ADMIN_SCOPE, description="The user's open cart; null until they add something.")
+    @owner_or(
+        ADMIN_SCOPE, reader=scopes.CARTS_WRITE, description="The user's open cart; null until they add something."
+    )
     async def cart(self, info: Info) -> Cart | None:
         row = await info.context.loaders.open_cart.load(self.id)
         return Cart.from_row(row) if row else None

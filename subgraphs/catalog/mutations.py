@@ -4,6 +4,7 @@ as it was committed."""
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers import scopes
 from resolvers.permissions import requires_scopes
 from subgraphs.catalog import reads, services
 from subgraphs.catalog.types import (
@@ -23,13 +24,13 @@ async def _product(tenant: str, product_id: str, *, session: AsyncSession) -> Pr
 
 @strawberry.type
 class Mutation:
-    @requires_scopes("catalog:write")
+    @requires_scopes(scopes.CATALOG_WRITE)
     async def create_category(self, info: Info, input: CreateCategoryInput) -> Category:
         async with info.context.transaction() as session:
             row = await services.create_category(info.context.tenant, slug=input.slug, name=input.name, session=session)
         return Category.from_row(row)
 
-    @requires_scopes("catalog:write")
+    @requires_scopes(scopes.CATALOG_WRITE)
     async def create_product(self, info: Info, input: CreateProductInput) -> Product:
         draft = services.ProductDraft(
             sku=input.sku,
@@ -44,7 +45,7 @@ class Mutation:
             row = await services.create_product(tenant, draft, session=session)
             return await _product(tenant, row.id, session=session)
 
-    @requires_scopes("catalog:write")
+    @requires_scopes(scopes.CATALOG_WRITE)
     async def update_product(self, info: Info, id: strawberry.ID, input: UpdateProductInput) -> Product:
         changes = services.ProductChanges(
             name=input.name,
@@ -57,14 +58,14 @@ class Mutation:
             row = await services.update_product(tenant, id, changes, session=session)
             return await _product(tenant, row.id, session=session)
 
-    @requires_scopes("catalog:write")
+    @requires_scopes(scopes.CATALOG_WRITE)
     async def archive_product(self, info: Info, id: strawberry.ID) -> Product:
         tenant = info.context.tenant
         async with info.context.transaction() as session:
             row = await services.archive_product(tenant, id, session=session)
             return await _product(tenant, row.id, session=session)
 
-    @requires_scopes("inventory:write")
+    @requires_scopes(scopes.INVENTORY_WRITE)
     async def set_stock(self, info: Info, product_id: strawberry.ID, on_hand: int) -> Product:
         tenant = info.context.tenant
         async with info.context.transaction() as session:

@@ -8,6 +8,7 @@ from typing import Self
 
 import strawberry
 
+from resolvers import scopes
 from resolvers.context import Context
 from resolvers.money import Money
 from resolvers.permissions import requires_scopes
@@ -36,8 +37,8 @@ class Category:
 
 @strawberry.type(description="Inventory: `available` is what a shopper can still buy.")
 class Stock:
-    on_hand: int | None = requires_scopes("inventory:write")
-    reserved: int | None = requires_scopes("inventory:write")
+    on_hand: int | None = requires_scopes(scopes.INVENTORY_WRITE)
+    reserved: int | None = requires_scopes(scopes.INVENTORY_WRITE)
     available: int
 
     @classmethod

@@ -5,6 +5,7 @@ from typing import Self
 
 import strawberry
 
+from resolvers import scopes
 from resolvers.context import Context
 from resolvers.money import Money
 from resolvers.pagination import Connection, check_page_size, connection
@@ -16,7 +17,8 @@ from subgraphs.orders.tables import OrderLineRow, OrderRow
 
 Info = strawberry.Info[Context[OrdersLoaders], None]
 
-ADMIN_SCOPE = "orders:admin"
+ADMIN_SCOPE = scopes.ORDERS_ADMIN
+READER_SCOPE = scopes.ORDERS_READ
 
 strawberry.enum(tables.OrderStatus, description="Where an order stands between checkout and delivery.")
 
@@ -72,7 +74,7 @@ class ShippingAddress:
 class User:
     id: strawberry.ID
 
-    @owner_or(ADMIN_SCOPE, description="The user's orders, newest first.")
+    @owner_or(ADMIN_SCOPE, reader=READER_SCOPE, description="The user's orders, newest first.")
     async def orders(self, info: Info, first: int = 10, after: str | None = None) -> Connection["Order"] | None:
         first = check_page_size(first)
         loaders = info.context.loaders
@@ -150,5 +152,5 @@ class Order:
         row = await info.context.loaders.order.load(id)
         if row is None:
             return None
-        owner_or_scope(info.context, row.user_id, ADMIN_SCOPE)
+        owner_or_scope(info.context, row.user_id, ADMIN_SCOPE, reader=READER_SCOPE)
         return cls.from_row(row)

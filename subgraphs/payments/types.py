@@ -6,16 +6,18 @@ from typing import Self
 
 import strawberry
 
+from resolvers import scopes
 from resolvers.context import Context
 from resolvers.money import Money
-from resolvers.permissions import owner_or_scope
+from resolvers.permissions import owner_or_scope, requires_any_scope
 from subgraphs.payments import tables
 from subgraphs.payments.loaders import PaymentsLoaders
 from subgraphs.payments.tables import PaymentRow, RefundRow
 
 Info = strawberry.Info[Context[PaymentsLoaders], None]
 
-ADMIN_SCOPE = "orders:admin"
+ADMIN_SCOPE = scopes.ORDERS_ADMIN
+READER_SCOPE = scopes.PAYMENTS_READ
 
 strawberry.enum(tables.PaymentStatus)
 
@@ -41,12 +43,12 @@ class Refund:
 class Order:
     id: strawberry.ID
 
-    @strawberry.field(description="The order's newest payment attempt.")
+    @requires_any_scope(READER_SCOPE, ADMIN_SCOPE, description="The order's newest payment attempt.")
     async def payment(self, info: Info) -> "Payment | None":
         row = await info.context.loaders.latest_for_order.load(self.id)
         if row is None:
             return None
-        owner_or_scope(info.context, row.user_id, ADMIN_SCOPE)
+        owner_or_scope(info.context, row.user_id, ADMIN_SCOPE, reader=READER_SCOPE)
         return Payment.from_row(row)
 
     @classmethod
@@ -96,5 +98,5 @@ class Payment:
         row = await info.context.loaders.payment.load(id)
         if row is None:
             return None
-        owner_or_scope(info.context, row.user_id, ADMIN_SCOPE)
+        owner_or_scope(info.context, row.user_id, ADMIN_SCOPE, reader=READER_SCOPE)
         return cls.from_row(row)

@@ -2,14 +2,15 @@
 
 import strawberry
 
-from resolvers.permissions import authenticated
+from resolvers import scopes
+from resolvers.permissions import requires_scopes
 from subgraphs.users import services
 from subgraphs.users.types import Address, AddressInput, Info, UpdateProfileInput, User
 
 
 @strawberry.type
 class Mutation:
-    @authenticated()
+    @requires_scopes(scopes.USERS_READ)
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
         context = info.context
         async with context.transaction() as session:
@@ -19,7 +20,7 @@ class Mutation:
             await services.update_profile(user, name=input.name, email=input.email, session=session)
         return User.from_row(user)
 
-    @authenticated()
+    @requires_scopes(scopes.USERS_READ)
     async def add_address(self, info: Info, input: AddressInput) -> Address:
         context = info.context
         draft = services.AddressDraft(
@@ -39,7 +40,7 @@ class Mutation:
             row = await services.add_address(user, draft, session=session)
         return Address.from_row(row)
 
-    @authenticated()
+    @requires_scopes(scopes.USERS_READ)
     async def remove_address(self, info: Info, id: strawberry.ID) -> User:
         context = info.context
         async with context.transaction() as session:

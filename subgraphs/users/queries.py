@@ -3,8 +3,9 @@
 import strawberry
 from sqlalchemy import func, select
 
+from resolvers import scopes
 from resolvers.pagination import Connection, Keyset, check_page_size, connection
-from resolvers.permissions import authenticated, requires_scopes
+from resolvers.permissions import requires_any_scope, requires_scopes
 from subgraphs.users import services
 from subgraphs.users.tables import UserRow
 from subgraphs.users.types import Info, User
@@ -14,7 +15,11 @@ _NEWEST_FIRST = Keyset(name="users:created:desc", columns=(UserRow.created_at, U
 
 @strawberry.type
 class Query:
-    @authenticated(description="The caller's profile, created the first time their token is seen.")
+    @requires_any_scope(
+        scopes.USERS_READ,
+        scopes.USERS_ADMIN,
+        description="The caller's profile, created the first time their token is seen.",
+    )
     async def me(self, info: Info) -> User:
         context = info.context
         subject = context.require_subject()
@@ -24,7 +29,7 @@ class Query:
                 row = await services.ensure_user(context.tenant, context.caller, subject, session=session)
         return User.from_row(row)
 
-    @requires_scopes("users:admin", description="Every profile of the store, newest first.")
+    @requires_scopes(scopes.USERS_ADMIN, description="Every profile of the store, newest first.")
     async def users(self, info: Info, first: int = 20, after: str | None = None) -> Connection[User]:
         first = check_page_size(first)
         listed = select(UserRow).where(UserRow.tenant_id == info.context.tenant)

@@ -6,6 +6,7 @@ from typing import Self
 
 import strawberry
 
+from resolvers import scopes
 from resolvers.context import Context
 from resolvers.permissions import owner_or
 from subgraphs.users.loaders import UsersLoaders
@@ -13,7 +14,8 @@ from subgraphs.users.tables import AddressRow, UserRow
 
 Info = strawberry.Info[Context[UsersLoaders], None]
 
-ADMIN_SCOPE = "users:admin"
+ADMIN_SCOPE = scopes.USERS_ADMIN
+READER_SCOPE = scopes.USERS_READ
 
 
 @strawberry.type
@@ -46,11 +48,11 @@ class Address:
 @strawberry.federation.type(keys=["id"], description="A shopper's profile; its id is the token's subject.")
 class User:
     id: strawberry.ID
-    email: str | None = owner_or(ADMIN_SCOPE)
-    name: str | None = owner_or(ADMIN_SCOPE)
-    created_at: datetime | None = owner_or(ADMIN_SCOPE)
+    email: str | None = owner_or(ADMIN_SCOPE, reader=READER_SCOPE)
+    name: str | None = owner_or(ADMIN_SCOPE, reader=READER_SCOPE)
+    created_at: datetime | None = owner_or(ADMIN_SCOPE, reader=READER_SCOPE)
 
-    @owner_or(ADMIN_SCOPE)
+    @owner_or(ADMIN_SCOPE, reader=READER_SCOPE)
     async def addresses(self, info: Info) -> list[Address] | None:
         rows = await info.context.loaders.addresses.load(self.id)
         return [Address.from_row(row) for row in rows]
