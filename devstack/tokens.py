@@ -1,14 +1,9 @@
-"""A development signing key and the access tokens it signs.
+"""RSA signing keys and access tokens shaped like the provider's (RFC 9068), for tests that
+need tokens the provider would never issue: other tenants, odd scopes, broken claims."""
 
-Until the local OIDC provider exists, ``make run`` serves this key's JWKS on the provider's
-port and prints a token for the demo user; tests mint their own tokens with a fresh key.
-"""
-
-import json
 import time
 import uuid
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from joserfc import jwt
@@ -22,17 +17,6 @@ def generate_key(kid: str | None = None) -> RSAKey:
     return RSAKey.generate_key(
         2048, parameters={"kid": kid or uuid.uuid4().hex[:12], "use": "sig", "alg": "RS256"}, private=True
     )
-
-
-def load_or_create_key(path: Path) -> RSAKey:
-    """The key ``make run`` signs with, kept under var/ so printed tokens survive restarts."""
-    if path.exists():
-        return RSAKey.import_key(json.loads(path.read_text()))
-    key = generate_key()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(key.as_dict(private=True)))
-    path.chmod(0o600)
-    return key
 
 
 def jwks(key: RSAKey) -> dict[str, Any]:

@@ -20,6 +20,14 @@
 //                               from the current directory)
 //   ROUTER_SUBGRAPH_TIMEOUT_MS  timeout of one subgraph request (default 30000)
 //   ROUTER_LOG_LEVEL            debug | info | warn | error (default info)
+//   OIDC_ISSUER                 the access tokens' issuer (default http://127.0.0.1:4010)
+//   OIDC_AUDIENCE               the access tokens' audience (default shopgraph)
+//   OIDC_JWKS_URL               the issuer's JWKS (default <OIDC_ISSUER>/.well-known/jwks.json)
+//   GRAPHIQL_CLIENT_ID          the public client GraphiQL signs in as (default graphiql)
+//   RATE_LIMIT                  requests per caller per window (default 100)
+//   RATE_LIMIT_WINDOW_S         the window in seconds (default 60); bursts up to RATE_LIMIT
+//   RATE_LIMIT_REDIS_URL        share the limit across routers through this Redis
+//                               (default: in this process only)
 //
 // Do not pass the supergraph path as the CLI's positional argument: the CLI then
 // watches the file and the process crashes when the file is rewritten in place
@@ -34,6 +42,9 @@ import { defineConfig } from '@graphql-hive/gateway';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, parse } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
+import { jwtOptions, useAuthErrorCodes, useFieldAuthorization, useJWT } from './auth.ts';
+import { withLogin } from './graphiql-login.ts';
+import { MemoryBuckets, RedisBuckets, useRateLimit } from './rate-limit.ts';
 
 // 127.0.0.1 unless ROUTER_HOST says otherwise (a container publishing its port sets 0.0.0.0).
 const HOST = process.env.ROUTER_HOST ?? '127.0.0.1';
@@ -52,6 +63,15 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
 
 const port = intFromEnv('ROUTER_PORT', 4000, 1, 65535);
 const subgraphTimeoutMs = intFromEnv('ROUTER_SUBGRAPH_TIMEOUT_MS', 30_000, 1, 3_600_000);
+const rateLimit = intFromEnv('RATE_LIMIT', 100, 1, 1_000_000);
+const rateLimitWindowMs = intFromEnv('RATE_LIMIT_WINDOW_S', 60, 1, 86_400) * 1000;
+const issuer = process.env.OIDC_ISSUER ?? 'http://127.0.0.1:4010';
+const audience = process.env.OIDC_AUDIENCE ?? 'shopgraph';
+const jwksUri = process.env.OIDC_JWKS_URL ?? `${issuer}/.well-known/jwks.json`;
+const ALL_SCOPES = [
+  'catalog:write', 'inventory:write', 'users:read', 'users:admin', 'carts:write',
+  'orders:read', 'orders:write', 'orders:admin', 'payments:read', 'payments:refund',
+];
 
 // ---------------------------------------------------------------------------
 // Refuse settings this router must never run with. The CLI's --host/--port flags
@@ -180,13 +200,15 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
 const DEFAULT_QUERY = `# shopgraph: catalog, users, carts, orders, payments
 # behind one federated GraphQL endpoint.
 #
-# Set headers in the Headers pane below, e.g.
+# Sign in (top right) with a demo account: shopper/shopper,
+# admin/admin or partner/partner. Or set headers in the Headers
+# pane below:
 # {
 #   "Authorization": "Bearer <access token>",
 #   "X-Tenant-Id": "<tenant>"
 # }
-# Both are forwarded to every subgraph. Fields marked
-# @authenticated / @requiresScopes need a token.
+# The tenant defaults to the token's. Fields marked
+# @authenticated / @requiresScopes need a token with those scopes.
 #
 # Browse the schema with the Docs button (left).
 
@@ -205,7 +227,12 @@ export const gatewayConfig = defineConfig({
   // GraphiQL at GET /graphql (Accept: text/html). Yoga's GraphiQL is bundled (no
   // CDN) and, unlike the CLI's default Hive Laboratory, honours defaultQuery.
   graphqlEndpoint: '/graphql',
-  renderGraphiQL,
+  renderGraphiQL: (options) =>
+    withLogin(renderGraphiQL(options), {
+      issuer,
+      clientId: process.env.GRAPHIQL_CLIENT_ID ?? 'graphiql',
+      scope: ['openid', ...ALL_SCOPES].join(' '),
+    }),
   graphiql: {
     title: 'shopgraph GraphiQL',
     defaultQuery: DEFAULT_QUERY,
@@ -219,17 +246,34 @@ export const gatewayConfig = defineConfig({
   readinessCheckEndpoint: '/readiness',
 
   propagateHeaders: {
-    fromClientToSubgraphs({ request }) {
+    fromClientToSubgraphs({ request, context }) {
       const headers: Record<string, string> = {};
       for (const name of PROPAGATED_HEADERS) {
         const value = request.headers.get(name);
         if (value !== null) headers[name] = value;
       }
+      // A signed-in caller who names no store gets the token's; a different one is refused
+      // by the subgraphs.
+      const tenant = (context as { jwt?: { payload?: { tenant?: unknown } } }).jwt?.payload?.tenant;
+      if (headers['x-tenant-id'] === undefined && typeof tenant === 'string') headers['x-tenant-id'] = tenant;
       return headers;
     },
   },
 
   maskedErrors: { maskError },
+
+  // In this order: verify the token, then count the request against its caller, then
+  // check each field against the caller's scopes.
+  plugins: () => [
+    useAuthErrorCodes(),
+    useJWT(jwtOptions({ issuer, audience, jwksUri })),
+    useRateLimit({
+      store: process.env.RATE_LIMIT_REDIS_URL ? new RedisBuckets(process.env.RATE_LIMIT_REDIS_URL) : new MemoryBuckets(),
+      limit: rateLimit,
+      windowMs: rateLimitWindowMs,
+    }),
+    useFieldAuthorization(),
+  ],
 
   // Per subgraph request; subscriptions are long-lived and are not timed out.
   upstreamTimeout: ({ executionRequest }) =>

@@ -11,10 +11,12 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from devstack import jwks_server, tokens
+from devstack.oidc import app as oidc_app
+from devstack.oidc.keys import KeyRing
 from resolvers.logging import configure_logging
 from resolvers.migrations import autogenerate, upgrade
-from shopgraph import contracts, demo_data
+from resolvers.scopes import SCOPES
+from shopgraph import contracts, demo_data, login
 from shopgraph.registry import SUBGRAPHS, app_factory, settings_for
 from shopgraph.system import Ports, SystemConfig, running
 
@@ -26,15 +28,10 @@ app.add_typer(devstack_app, name="devstack")
 console = Console()
 
 VAR = Path("var")
-DEMO_SCOPES = ("orders:read", "orders:write", "carts:write", "payments:read", "users:read")
 
 
 def _database_urls() -> dict[str, str]:
     return {name: settings_for(name).database_url for name in SUBGRAPHS}
-
-
-def _signing_key_path(var: Path) -> Path:
-    return var / "dev-signing-key.json"
 
 
 @app.command()
@@ -112,26 +109,38 @@ def schema_check() -> None:
 
 @app.command()
 def token(
-    subject: Annotated[str, typer.Argument()] = demo_data.SHOPPER.subject or "demo-shopper",
-    scope: Annotated[list[str] | None, typer.Option(help="Repeat for several scopes.")] = None,
-    tenant: Annotated[str, typer.Option()] = demo_data.TENANT,
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 8 * 3600,
+    username: Annotated[str, typer.Argument(help="A demo account: shopper, admin or partner.")] = "shopper",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, envvar="SHOPGRAPH_PASSWORD")] = "",
+    scope: Annotated[list[str] | None, typer.Option(help="Repeat for several; default: all the account has.")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Default: the account's first tenant.")] = None,
+    issuer: Annotated[str, typer.Option(envvar="SHOPGRAPH_OIDC_ISSUER")] = "http://127.0.0.1:4010",
 ) -> None:
-    """Print a development access token signed with var/'s key (what `make run` serves)."""
-    key = tokens.load_or_create_key(_signing_key_path(VAR))
-    print(tokens.mint(key, subject, scopes=scope or DEMO_SCOPES, tenant=tenant, ttl_seconds=ttl))
+    """Sign in through the provider's PKCE flow and print an access token (for scripts)."""
+    try:
+        scopes = scope or list(SCOPES)  # the provider grants the ones the account holds
+        response = asyncio.run(login.access_token(issuer, username, password, scopes=scopes, tenant=tenant))
+    except login.LoginFailed as exc:
+        console.print(f"[red]sign-in failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    print(response["access_token"])
 
 
-@devstack_app.command("jwks")
-def devstack_jwks(
+@devstack_app.command("oidc")
+def devstack_oidc(
     port: Annotated[int, typer.Option()] = 4010,
-    var: Annotated[Path, typer.Option()] = VAR,
+    key_file: Annotated[Path, typer.Option()] = VAR / "oidc-keys.json",
+    router_url: Annotated[str, typer.Option(help="GraphiQL signs in from here.")] = "http://127.0.0.1:4000/graphql",
 ) -> None:
-    """Serve the development signing key's JWKS where the OIDC provider lives."""
-    key = tokens.load_or_create_key(_signing_key_path(var))
-    uvicorn.run(
-        jwks_server.create_app(key, issuer=f"http://127.0.0.1:{port}"), host="127.0.0.1", port=port, log_level="warning"
-    )
+    """Run the local OIDC provider."""
+    provider = oidc_app.create_app(key_file=key_file, issuer=f"http://127.0.0.1:{port}", router_url=router_url)
+    uvicorn.run(provider, host="127.0.0.1", port=port, log_level="warning")
+
+
+@devstack_app.command("rotate-key")
+def devstack_rotate_key(key_file: Annotated[Path, typer.Option()] = VAR / "oidc-keys.json") -> None:
+    """Sign with a new key from now on; the previous one stays published for tokens it signed."""
+    key = KeyRing(key_file).rotate()
+    console.print(f"signing with kid {key.kid}")
 
 
 @app.command()
@@ -153,20 +162,10 @@ def run() -> None:
         for name, url in system.urls().items():
             table.add_row(name, url)
         console.print(table)
-        key = tokens.load_or_create_key(_signing_key_path(VAR))
-        demo_token = tokens.mint(
-            key,
-            "demo-shopper",
-            scopes=DEMO_SCOPES,
-            tenant=demo_data.TENANT,
-            ttl_seconds=8 * 3600,
-            email="shopper@example.com",
-            name="Dana Demo",
-        )
         console.print(
-            f"\nGraphiQL: [bold]{system.urls()['router']}[/]\n"
-            "Add these request headers to act as the demo shopper (token valid 8 hours):\n"
-            f'{{"Authorization": "Bearer {demo_token}", "X-Tenant-Id": "demo"}}\n'
+            f"\nGraphiQL: [bold]{system.urls()['router']}[/] (Sign in, top right)\n"
+            "Demo accounts (username/password): shopper/shopper, admin/admin, partner/partner.\n"
+            "A token for scripts: .venv/bin/shopgraph token shopper\n"
             f"Logs: {VAR}/logs/. Press Ctrl-C to stop everything.",
             soft_wrap=True,
         )

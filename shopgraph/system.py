@@ -1,4 +1,4 @@
-"""Starts the whole system as real processes: the development JWKS, the five subgraphs and
+"""Starts the whole system as real processes: the local OIDC provider, the five subgraphs and
 the router. ``shopgraph run`` uses it, and so does the end-to-end test (on other ports)."""
 
 import os
@@ -55,10 +55,22 @@ class SystemConfig:
     var: Path
     database_urls: dict[str, str]
     default_tenant: str | None = "demo"
+    rate_limit: int = 100
+    rate_limit_window_s: int = 60
+    rate_limit_redis_url: str | None = None
+    """Share the router's rate limit through Redis (needed once several routers run)."""
 
     @property
     def issuer(self) -> str:
         return f"http://{HOST}:{self.ports.oidc}"
+
+    @property
+    def router_url(self) -> str:
+        return f"http://{HOST}:{self.ports.router}/graphql"
+
+    @property
+    def key_file(self) -> Path:
+        return self.var / "oidc-keys.json"
 
 
 class System:
@@ -70,7 +82,7 @@ class System:
 
     def urls(self) -> dict[str, str]:
         ports = self.config.ports
-        urls = {"router": f"http://{HOST}:{ports.router}/graphql", "oidc": self.config.issuer}
+        urls = {"router": self.config.router_url, "oidc": self.config.issuer}
         urls.update({name: f"http://{HOST}:{port}/graphql" for name, port in ports.subgraphs.items()})
         return urls
 
@@ -82,7 +94,19 @@ class System:
         python = sys.executable
         self._spawn(
             "oidc",
-            [python, "-m", "shopgraph", "devstack", "jwks", "--port", str(config.ports.oidc), "--var", str(config.var)],
+            [
+                python,
+                "-m",
+                "shopgraph",
+                "devstack",
+                "oidc",
+                "--port",
+                str(config.ports.oidc),
+                "--key-file",
+                str(config.key_file),
+                "--router-url",
+                config.router_url,
+            ],
             logs,
         )
         for name in SUBGRAPHS:
@@ -97,24 +121,32 @@ class System:
             if config.default_tenant:
                 env[f"{prefix}DEFAULT_TENANT"] = config.default_tenant
             self._spawn(name, [python, "-m", "shopgraph", "serve", name], logs, env)
-        supergraph = config.var / "supergraph.graphql"
-        supergraph.write_text(
+        self.supergraph.write_text(
             compose_with_urls({n: f"http://{HOST}:{p}/graphql" for n, p in config.ports.subgraphs.items()})
         )
-        self._spawn(
-            "router",
-            [
-                str(ROUTER_DIR / "node_modules/.bin/hive-gateway"),
-                "supergraph",
-                "-c",
-                str(ROUTER_DIR / "gateway.config.ts"),
-                "--host",
-                HOST,
-            ],
-            logs,
-            {"ROUTER_PORT": str(config.ports.router), "SUPERGRAPH_PATH": str(supergraph)},
-        )
+        self.start_router("router", config.ports.router)
         self.wait_until_ready()
+
+    @property
+    def supergraph(self) -> Path:
+        return self.config.var / "supergraph.graphql"
+
+    def start_router(self, name: str, port: int, **rate_limit: str) -> None:
+        """One router instance. Several share the rate limit only through Redis;
+        ``rate_limit`` overrides the config's (``RATE_LIMIT="5"``, ``RATE_LIMIT_REDIS_URL=...``)."""
+        config = self.config
+        env = {
+            "ROUTER_PORT": str(port),
+            "SUPERGRAPH_PATH": str(self.supergraph),
+            "OIDC_ISSUER": config.issuer,
+            "RATE_LIMIT": str(config.rate_limit),
+            "RATE_LIMIT_WINDOW_S": str(config.rate_limit_window_s),
+        }
+        if config.rate_limit_redis_url:
+            env["RATE_LIMIT_REDIS_URL"] = config.rate_limit_redis_url
+        env.update(rate_limit)
+        command = [str(ROUTER_DIR / "node_modules/.bin/hive-gateway"), "supergraph", "-c"]
+        self._spawn(name, [*command, str(ROUTER_DIR / "gateway.config.ts"), "--host", HOST], config.var / "logs", env)
 
     def _spawn(self, name: str, command: list[str], logs: Path, env: dict[str, str] | None = None) -> None:
         # The child keeps its own copy of the log's descriptor; ours closes at once.
@@ -131,13 +163,14 @@ class System:
     def health_urls(self) -> dict[str, str]:
         ports = self.config.ports
         urls = {name: f"http://{HOST}:{port}/ready" for name, port in ports.subgraphs.items()}
-        urls["oidc"] = f"{self.config.issuer}/.well-known/jwks.json"
-        urls["router"] = f"http://{HOST}:{ports.router}/readiness"
+        urls["oidc"] = f"{self.config.issuer}/.well-known/openid-configuration"
+        urls["router"] = router_readiness_url(ports.router)
         return urls
 
-    def wait_until_ready(self) -> None:
+    def wait_until_ready(self, pending: dict[str, str] | None = None) -> None:
+        """Until every process in ``pending`` (name to health URL; all by default) answers."""
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        pending = self.health_urls()
+        pending = dict(pending or self.health_urls())
         with httpx.Client(timeout=2.0) as http:
             while pending:
                 for name, url in list(pending.items()):
@@ -167,6 +200,10 @@ class System:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
+
+
+def router_readiness_url(port: int) -> str:
+    return f"http://{HOST}:{port}/readiness"
 
 
 def port_is_free(port: int) -> bool:
