@@ -30,7 +30,7 @@ const bearer = extractFromHeader({ name: 'authorization', prefix: 'Bearer' });
 /**
  * Finds the bearer token and checks its header before the JWT plugin verifies it: it must say
  * it is an access token (RFC 9068; an ID token is signed by the same provider but was never
- * meant for this API), and its key must be in the provider's JWKS. The plugin reports any
+ * meant for this API), it must expire, and its key must be in the provider's JWKS. The plugin reports any
  * key problem as an internal error, so an unknown key (UNAUTHENTICATED) and a provider that
  * cannot be reached (SERVICE_UNAVAILABLE) are told apart here.
  */
@@ -44,11 +44,16 @@ function accessTokenLookup(jwks: JwksClient) {
     }
     if (!found) return found;
     let header: { typ?: unknown; kid?: unknown };
+    let claims: { exp?: unknown };
     try {
-      header = JSON.parse(Buffer.from(found.token.split('.')[0], 'base64url').toString('utf8'));
+      const [head, body] = found.token.split('.', 2);
+      [header, claims] = [head, body].map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
     } catch {
       throw unauthenticated('The access token is malformed.');
     }
+    // jsonwebtoken checks exp only when present; a token without one would never expire.
+    // (The signature, checked next by the plugin, vouches for the claims read here.)
+    if (typeof claims?.exp !== 'number') throw unauthenticated('The access token has no expiry.');
     if (typeof header.typ !== 'string' || !ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase())) {
       throw unauthenticated('This is not an access token (its typ must be at+jwt).');
     }

@@ -1,21 +1,16 @@
 """Access tokens: what the subgraphs accept and what they refuse."""
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
-import time
 from typing import Any
 
 import httpx
 import pytest
-from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from devstack import tokens
 from resolvers.auth import TokenVerifier
 from resolvers.errors import Unauthenticated, Unavailable
+from tests.support.forged import FORGERIES, Forgery
 
 
 def verifier_for(*keys: RSAKey) -> tuple[TokenVerifier, list[int]]:
@@ -46,62 +41,12 @@ async def test_a_valid_token_names_the_caller_scopes_and_tenant(key: RSAKey) -> 
     assert caller.scopes == {"orders:read", "carts:write"}
 
 
-def _part(value: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-
-def _unsigned(claims: dict[str, Any]) -> str:
-    return f"{_part({'alg': 'none', 'kid': 'main'})}.{_part(claims)}."
-
-
-def _hs256_with_public_key(key: RSAKey, claims: dict[str, Any]) -> str:
-    """The classic confusion attack: HMAC keyed with the RSA public key's PEM."""
-    signing_input = f"{_part({'alg': 'HS256', 'kid': 'main'})}.{_part(claims)}"
-    mac = hmac.new(key.as_pem(private=False), signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
-
-
-def _claims(**overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    return {"iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "sub": "ada", "exp": now + 300, "iat": now, **overrides}
-
-
-@pytest.mark.parametrize(
-    "forge",
-    [
-        pytest.param(lambda key: tokens.mint(key, "ada", ttl_seconds=-120), id="expired"),
-        pytest.param(lambda key: tokens.mint(key, "ada", audience="someone-else"), id="wrong-audience"),
-        pytest.param(lambda key: tokens.mint(key, "ada", issuer="http://evil.test"), id="wrong-issuer"),
-        pytest.param(lambda key: tokens.mint(tokens.generate_key("main"), "ada"), id="signed-by-another-key-same-kid"),
-        pytest.param(lambda key: tokens.mint(tokens.generate_key("unknown"), "ada"), id="unknown-kid"),
-        pytest.param(lambda key: _unsigned(_claims()), id="alg-none"),
-        pytest.param(lambda key: _hs256_with_public_key(key, _claims()), id="hs256-with-public-key"),
-        pytest.param(lambda key: tokens.mint(key, "ada", nbf=int(time.time()) + 600), id="not-yet-valid"),
-        pytest.param(
-            lambda key: jwt.encode(
-                {"alg": "RS256", "kid": "main"}, {k: v for k, v in _claims().items() if k != "exp"}, key
-            ),
-            id="no-expiry",
-        ),
-        pytest.param(lambda key: "not.a.token", id="garbage"),
-    ],
-)
-async def test_bad_tokens_are_refused(key: RSAKey, forge: Any) -> None:
+@pytest.mark.parametrize("forge", FORGERIES)
+async def test_bad_tokens_are_refused(key: RSAKey, forge: Forgery) -> None:
     verifier, _ = verifier_for(key)
 
     with pytest.raises(Unauthenticated):
-        await verifier.verify(forge(key))
-
-
-async def test_a_tampered_payload_is_refused(key: RSAKey) -> None:
-    verifier, _ = verifier_for(key)
-    header, payload, signature = tokens.mint(key, "ada", scopes=["orders:read"]).split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    claims["scope"] = "orders:admin"
-    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-
-    with pytest.raises(Unauthenticated):
-        await verifier.verify(f"{header}.{forged}.{signature}")
+        await verifier.verify(forge(key, tokens.ISSUER))
 
 
 async def test_keys_are_cached_and_refetched_once_for_a_new_kid(key: RSAKey) -> None:

@@ -1,19 +1,17 @@
-"""The whole system as real processes: five subgraphs, the development JWKS and the router,
-queried over HTTP through the router."""
+"""Queries through the router to the five subgraphs, over real HTTP."""
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from devstack import tokens
 from resolvers.migrations import upgrade
-from shopgraph import demo_data
 from shopgraph.registry import SUBGRAPHS
 from shopgraph.system import Ports, System, SystemConfig, port_is_free, running
+from tests.e2e.conftest import ask as ask_at
+from tests.e2e.conftest import mint
 
 pytestmark = pytest.mark.e2e
 
@@ -28,36 +26,12 @@ query Me {
 """
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    var: Path = tmp_path_factory.mktemp("var")
-    urls = {name: f"sqlite+aiosqlite:///{var / name}.db" for name in SUBGRAPHS}
-
-    async def prepare() -> None:
-        for name, url in urls.items():
-            await upgrade(name, url)
-        await demo_data.seed(urls)
-
-    asyncio.run(prepare())
-    with running(
-        SystemConfig(ports=Ports.free(first_offset=100), var=var, database_urls=urls, default_tenant=None)
-    ) as started:
-        yield started
-
-
 def shopper_token(system: System) -> str:
-    key = tokens.load_or_create_key(system.config.var / "dev-signing-key.json")
-    return tokens.mint(
-        key, "demo-shopper", tenant="demo", issuer=system.config.issuer, email="shopper@example.com", name="Dana Demo"
-    )
+    return mint(system, "demo-shopper")
 
 
 def ask(system: System, query: str, token: str | None = None, **headers: str) -> dict[str, Any]:
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    response = httpx.post(system.urls()["router"], json={"query": query}, headers=headers, timeout=30)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = ask_at(system.urls()["router"], query, token, headers=headers)
     return body
 
 
