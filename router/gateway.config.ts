@@ -68,10 +68,6 @@ const rateLimitWindowMs = intFromEnv('RATE_LIMIT_WINDOW_S', 60, 1, 86_400) * 100
 const issuer = process.env.OIDC_ISSUER ?? 'http://127.0.0.1:4010';
 const audience = process.env.OIDC_AUDIENCE ?? 'shopgraph';
 const jwksUri = process.env.OIDC_JWKS_URL ?? `${issuer}/.well-known/jwks.json`;
-const ALL_SCOPES = [
-  'catalog:write', 'inventory:write', 'users:read', 'users:admin', 'carts:write',
-  'orders:read', 'orders:write', 'orders:admin', 'payments:read', 'payments:refund',
-];
 
 // ---------------------------------------------------------------------------
 // Refuse settings this router must never run with. The CLI's --host/--port flags
@@ -160,6 +156,16 @@ function loadSupergraph(ctx: { log: { warn: (...args: any[]) => void } }): strin
   }
 }
 
+/** Every scope some field of the supergraph asks for: what GraphiQL's sign-in requests (the
+ * provider grants the ones the account holds). */
+function scopesIn(supergraph: string): string[] {
+  const found = new Set<string>();
+  for (const [, groups] of supergraph.matchAll(/@requiresScopes\(scopes: (\[.*?\]\])\)/g)) {
+    for (const group of JSON.parse(groups) as string[][]) for (const scope of group) found.add(scope);
+  }
+  return [...found].sort();
+}
+
 // ---------------------------------------------------------------------------
 // Errors.
 //
@@ -231,7 +237,7 @@ export const gatewayConfig = defineConfig({
     withLogin(renderGraphiQL(options), {
       issuer,
       clientId: process.env.GRAPHIQL_CLIENT_ID ?? 'graphiql',
-      scope: ['openid', ...ALL_SCOPES].join(' '),
+      scope: ['openid', ...scopesIn(lastGoodSupergraph ?? '')].join(' '),
     }),
   graphiql: {
     title: 'shopgraph GraphiQL',

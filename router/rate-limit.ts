@@ -65,7 +65,7 @@ export class RedisBuckets implements BucketStore {
 
   constructor(url: string) {
     // Fail fast rather than queue: a request must not hang while Redis is away.
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.redis.on('error', () => undefined); // reported per request below; reconnects on its own
     this.redis.defineCommand('gcraTake', { numberOfKeys: 1, lua: GCRA });
   }
@@ -77,10 +77,6 @@ export class RedisBuckets implements BucketStore {
       limit,
     )) as [number, number];
     return { allowed: allowed === 1, retryAfterMs };
-  }
-
-  async close(): Promise<void> {
-    this.redis.disconnect();
   }
 }
 
@@ -94,7 +90,8 @@ export interface RateLimitOptions {
 function callerKey(context: Record<string, any>): string {
   const claims = context.jwt?.payload;
   if (claims?.sub) return `user:${claims.tenant ?? ''}:${claims.sub}`;
-  const address = context.req?.socket?.remoteAddress ?? context.request?.headers?.get('x-real-ip') ?? 'unknown';
+  // The socket's peer, never a header a client could set to spend someone else's bucket.
+  const address = context.req?.socket?.remoteAddress ?? 'unknown';
   return `ip:${address}`;
 }
 

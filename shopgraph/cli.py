@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devstack.oidc import app as oidc_app
-from devstack.oidc.keys import KeyRing
+from devstack.oidc.keys import KEY_FILE_NAME, KeyRing
 from resolvers.logging import configure_logging
 from resolvers.migrations import autogenerate, upgrade
 from resolvers.scopes import SCOPES
@@ -128,7 +128,7 @@ def token(
 @devstack_app.command("oidc")
 def devstack_oidc(
     port: Annotated[int, typer.Option()] = 4010,
-    key_file: Annotated[Path, typer.Option()] = VAR / "oidc-keys.json",
+    key_file: Annotated[Path, typer.Option()] = VAR / KEY_FILE_NAME,
     router_url: Annotated[str, typer.Option(help="GraphiQL signs in from here.")] = "http://127.0.0.1:4000/graphql",
 ) -> None:
     """Run the local OIDC provider."""
@@ -137,7 +137,7 @@ def devstack_oidc(
 
 
 @devstack_app.command("rotate-key")
-def devstack_rotate_key(key_file: Annotated[Path, typer.Option()] = VAR / "oidc-keys.json") -> None:
+def devstack_rotate_key(key_file: Annotated[Path, typer.Option()] = VAR / KEY_FILE_NAME) -> None:
     """Sign with a new key from now on; the previous one stays published for tokens it signed."""
     key = KeyRing(key_file).rotate()
     console.print(f"signing with kid {key.kid}")

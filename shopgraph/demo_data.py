@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from devstack.oidc.directory import ACCOUNTS
 from resolvers.auth import Caller
 from resolvers.db import create_engine, writer
 from subgraphs.carts import services as carts
@@ -23,8 +24,11 @@ from subgraphs.payments import services as payments
 from subgraphs.payments.tables import PaymentStatus
 from subgraphs.users import services as users
 
-TENANT = "demo"
-SHOPPER = Caller(subject="demo-shopper", tenant=TENANT, email="shopper@example.com", name="Dana Demo")
+# The shopper who signs in as `shopper` at the local provider owns the demo cart and orders.
+_ACCOUNT = ACCOUNTS["shopper"]
+TENANT = _ACCOUNT.tenants[0]
+SHOPPER_ID = _ACCOUNT.subject
+SHOPPER = Caller(subject=SHOPPER_ID, tenant=TENANT, email=_ACCOUNT.email, name=_ACCOUNT.name)
 
 CATEGORIES = {
     "shoes": ("Shoes", ["Trail Runner", "City Sneaker", "Leather Boot", "Canvas Slip-on"]),
@@ -88,7 +92,7 @@ async def _seed(sessions: dict[str, async_sessionmaker[AsyncSession]], tenant: s
                     in_stock.append(product)
 
     async with sessions["users"].begin() as session:
-        shopper = await users.ensure_user(tenant, SHOPPER, "demo-shopper", session=session)
+        shopper = await users.ensure_user(tenant, SHOPPER, SHOPPER_ID, session=session)
         await users.add_address(
             shopper,
             users.AddressDraft(
@@ -104,7 +108,7 @@ async def _seed(sessions: dict[str, async_sessionmaker[AsyncSession]], tenant: s
         )
 
     async with sessions["carts"].begin() as session:
-        cart = await carts.ensure_open_cart(tenant, "demo-shopper", session=session)
+        cart = await carts.ensure_open_cart(tenant, SHOPPER_ID, session=session)
         for quantity, product in enumerate(in_stock[:3], start=1):
             session.add(CartLineRow(cart_id=cart.id, tenant_id=tenant, product_id=product.id, quantity=quantity))
 
@@ -125,7 +129,7 @@ async def _seed(sessions: dict[str, async_sessionmaker[AsyncSession]], tenant: s
         async with sessions["orders"].begin() as session:
             order = await orders.place_order(
                 tenant,
-                "demo-shopper",
+                SHOPPER_ID,
                 [
                     orders.LineDraft(
                         product_id=p.id, sku=p.sku, name=p.name, unit_price_amount=p.price_amount, quantity=1
@@ -141,7 +145,7 @@ async def _seed(sessions: dict[str, async_sessionmaker[AsyncSession]], tenant: s
             await payments.record_payment(
                 tenant,
                 order_id=order.id,
-                user_id="demo-shopper",
+                user_id=SHOPPER_ID,
                 provider_ref=f"pi_demo_{order.number}",
                 amount=order.total_amount,
                 currency="USD",

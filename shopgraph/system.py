@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from devstack.oidc.keys import KEY_FILE_NAME
 from shopgraph.contracts import ROOT, ROUTER_DIR, compose_with_urls
 from shopgraph.registry import SUBGRAPHS, settings_for
 
@@ -56,9 +57,7 @@ class SystemConfig:
     database_urls: dict[str, str]
     default_tenant: str | None = "demo"
     rate_limit: int = 100
-    rate_limit_window_s: int = 60
-    rate_limit_redis_url: str | None = None
-    """Share the router's rate limit through Redis (needed once several routers run)."""
+    """Requests per caller per minute at the router."""
 
     @property
     def issuer(self) -> str:
@@ -70,7 +69,7 @@ class SystemConfig:
 
     @property
     def key_file(self) -> Path:
-        return self.var / "oidc-keys.json"
+        return self.var / KEY_FILE_NAME
 
 
 class System:
@@ -131,20 +130,17 @@ class System:
     def supergraph(self) -> Path:
         return self.config.var / "supergraph.graphql"
 
-    def start_router(self, name: str, port: int, **rate_limit: str) -> None:
-        """One router instance. Several share the rate limit only through Redis;
-        ``rate_limit`` overrides the config's (``RATE_LIMIT="5"``, ``RATE_LIMIT_REDIS_URL=...``)."""
+    def start_router(self, name: str, port: int, **settings: str) -> None:
+        """One router instance; ``settings`` adds to or overrides its environment (several
+        routers share a rate limit only with ``RATE_LIMIT_REDIS_URL``)."""
         config = self.config
         env = {
             "ROUTER_PORT": str(port),
             "SUPERGRAPH_PATH": str(self.supergraph),
             "OIDC_ISSUER": config.issuer,
             "RATE_LIMIT": str(config.rate_limit),
-            "RATE_LIMIT_WINDOW_S": str(config.rate_limit_window_s),
+            **settings,
         }
-        if config.rate_limit_redis_url:
-            env["RATE_LIMIT_REDIS_URL"] = config.rate_limit_redis_url
-        env.update(rate_limit)
         command = [str(ROUTER_DIR / "node_modules/.bin/hive-gateway"), "supergraph", "-c"]
         self._spawn(name, [*command, str(ROUTER_DIR / "gateway.config.ts"), "--host", HOST], config.var / "logs", env)
 

@@ -51,8 +51,6 @@ class Client(ClientMixin):  # type: ignore[misc]
     secret: str | None = field(default=None, repr=False)
     grant_types: frozenset[str] = frozenset({"authorization_code", "refresh_token"})
     scopes: frozenset[str] = ALL_SCOPES | OIDC_SCOPES
-    tenant: str | None = None
-    """The tenant a client-credentials token is for; user tokens take the account's."""
 
     @property
     def is_public(self) -> bool:

@@ -55,6 +55,7 @@ class IssuedCode:
 
 @dataclass(slots=True)
 class IssuedRefreshToken:
+    value: str
     client_id: str
     scope: str
     principal: Principal
@@ -99,9 +100,10 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
-    def __init__(self, request: OAuth2Request, server: Any) -> None:
-        super().__init__(request, server)
-        self.store: Store = server.store
+    @property
+    def store(self) -> Store:
+        store: Store = self.server.store
+        return store
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         principal: Principal = request.user
@@ -137,9 +139,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token: str) -> IssuedRefreshToken | None:
+    @property
+    def store(self) -> Store:
         store: Store = self.server.store
-        issued = store.refresh_tokens.get(refresh_token)
+        return store
+
+    def authenticate_refresh_token(self, refresh_token: str) -> IssuedRefreshToken | None:
+        issued = self.store.refresh_tokens.get(refresh_token)
         if issued is None or issued.expires_at < time.monotonic():
             return None
         return issued
@@ -148,10 +154,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return refresh_token.principal
 
     def revoke_old_credential(self, refresh_token: IssuedRefreshToken) -> None:
-        tokens = self.server.store.refresh_tokens
-        for value, issued in list(tokens.items()):
-            if issued is refresh_token:
-                del tokens[value]
+        self.store.refresh_tokens.pop(refresh_token.value, None)
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]

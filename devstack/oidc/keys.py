@@ -12,6 +12,7 @@ from devstack.tokens import generate_key
 # A rotated-out key stays published this many rotations, so tokens it signed keep verifying
 # until they expire.
 KEYS_KEPT = 2
+KEY_FILE_NAME = "oidc-keys.json"
 
 
 class KeyRing:

@@ -87,7 +87,8 @@ class AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
 
     def get_extra_claims(self, client: Client, grant_type: str, user: Principal | None, scope: str) -> dict[str, Any]:
         if user is None:
-            return {"tenant": client.tenant} if client.tenant else {}
+            # Client credentials act for a service, not in one store: the request names it.
+            return {}
         account = user.account
         return {"tenant": user.tenant, "name": account.name, "email": account.email}
 
@@ -107,8 +108,9 @@ class AuthorizationServer(_AuthorizationServer):  # type: ignore[misc]
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         if "refresh_token" in token:
-            self.store.refresh_tokens[token["refresh_token"]] = IssuedRefreshToken(
-                client_id=request.client.client_id, scope=token.get("scope", ""), principal=request.user
+            value = token["refresh_token"]
+            self.store.refresh_tokens[value] = IssuedRefreshToken(
+                value=value, client_id=request.client.client_id, scope=token.get("scope", ""), principal=request.user
             )
 
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:

@@ -72,10 +72,12 @@ class Protected:
         return f"{self.type}.{self.field}"
 
 
+SUPERGRAPH = build_schema((contracts.SCHEMA_DIR / contracts.SUPERGRAPH).read_text())
+
+
 def protected_fields() -> list[Protected]:
-    schema = build_schema((contracts.SCHEMA_DIR / contracts.SUPERGRAPH).read_text())
     found = []
-    for type_ in schema.type_map.values():
+    for type_ in SUPERGRAPH.type_map.values():
         if not is_object_type(type_) or type_.name.startswith("__"):
             continue
         assert isinstance(type_, GraphQLObjectType)
@@ -111,12 +113,11 @@ PROTECTED = protected_fields()
 
 
 def test_every_protected_field_is_reachable_by_this_matrix() -> None:
-    schema = build_schema((contracts.SCHEMA_DIR / contracts.SUPERGRAPH).read_text())
     missing = []
     for field in PROTECTED:
         if field.type not in ("Query", "Mutation", *ROUTES):
             missing.append(f"{field.coordinate}: add a route to {field.type} in ROUTES")
-        definition = schema.get_type(field.type).fields[field.field]  # type: ignore[union-attr]
+        definition = SUPERGRAPH.get_type(field.type).fields[field.field]  # type: ignore[union-attr]
         if any(is_required_argument(a) for a in definition.args.values()) and field.coordinate not in ARGUMENTS:
             missing.append(f"{field.coordinate}: add its arguments to ARGUMENTS")
     assert not missing, missing
@@ -140,7 +141,7 @@ def ids(system: System) -> dict[str, str]:
 
 def request_for(field: Protected, *, direct: bool) -> tuple[str, list[Any]]:
     named = f"{field.field}{ARGUMENTS.get(field.coordinate, '')}"
-    definition = build_schema((contracts.SCHEMA_DIR / contracts.SUPERGRAPH).read_text()).get_type(field.type)
+    definition = SUPERGRAPH.get_type(field.type)
     returns = get_named_type(definition.fields[field.field].type)  # type: ignore[union-attr]
     selection = named + (" { __typename }" if is_object_type(returns) else "")
     if field.type in ("Query", "Mutation"):

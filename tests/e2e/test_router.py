@@ -80,6 +80,8 @@ def test_graphiql_is_served_at_the_router(system: System) -> None:
 
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+    # The sign-in asks for every scope the supergraph's fields name.
+    assert '"clientId":"graphiql"' in response.text and "orders:admin" in response.text
 
 
 def test_every_process_stops(tmp_path: Path) -> None:
