@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, DateTime, String, TextClause, TypeDecorator, event
+from sqlalchemy import ColumnElement, Connection, DateTime, String, Table, TextClause, TypeDecorator, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -110,14 +110,30 @@ def id_column_type() -> String:
 
 async def insert_if_absent(
     session: AsyncSession,
-    model: type[Any],
+    model: type[Any] | Table,
     values: dict[str, Any],
     *,
     unique: Sequence[str],
     where: ColumnElement[bool] | TextClause | None = None,
-) -> None:
+) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING on the unique index over ``unique`` (partial when
-    ``where`` is given): two requests creating the same row at once both succeed, one row."""
+    ``where`` is given): two requests creating the same row at once both succeed, one row.
+    True when this call inserted it."""
     insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique), index_where=where)
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def increment(
+    session: AsyncSession, model: type[Any], values: dict[str, Any], *, unique: Sequence[str], column: str, by: int = 1
+) -> None:
+    """Inserts the row with ``column`` set to ``by``, or adds ``by`` to it when the row over
+    ``unique`` exists: one statement, so concurrent writers never lose an update."""
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(model)
+        .values(**values, **{column: by})
+        .on_conflict_do_update(index_elements=list(unique), set_={column: getattr(model, column) + by})
+    )
     await session.execute(statement)

@@ -3,29 +3,39 @@
 import asyncio
 import signal
 import time
+from collections.abc import Coroutine
+from contextlib import suppress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from devstack.broker import Broker
 from devstack.oidc import app as oidc_app
 from devstack.oidc.keys import KEY_FILE_NAME, KeyRing
+from events import kafka, operations
+from events.settings import EventSettings
+from events.worker import run_worker
+from resolvers.db import create_engine
 from resolvers.logging import configure_logging
 from resolvers.migrations import autogenerate, upgrade
 from resolvers.scopes import SCOPES
 from shopgraph import contracts, demo_data, login
-from shopgraph.registry import SUBGRAPHS, app_factory, settings_for
+from shopgraph.registry import SUBGRAPHS, app_factory, event_store, handlers, settings_for, topics
 from shopgraph.system import Ports, SystemConfig, running
 
 app = typer.Typer(help="shopgraph: a GraphQL federated commerce API.", no_args_is_help=True)
 schema_app = typer.Typer(help="The SDL contracts under schema/.", no_args_is_help=True)
 devstack_app = typer.Typer(help="Local stand-ins for the outside world.", no_args_is_help=True)
+events_app = typer.Typer(help="Kafka events: follow a topic, replay an outbox, see the lag.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(devstack_app, name="devstack")
+app.add_typer(events_app, name="events")
 console = Console()
+err_console = Console(stderr=True)
 
 VAR = Path("var")
 
@@ -49,6 +59,42 @@ def serve(name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SUBGRAPH
         http="httptools",
         access_log=False,
         log_level="warning",
+    )
+
+
+def _subgraph(name: str) -> str:
+    if name not in SUBGRAPHS:
+        raise typer.BadParameter(f"unknown subgraph {name!r}; one of: {', '.join(SUBGRAPHS)}")
+    return name
+
+
+def _until_signalled(work: Coroutine[Any, Any, object]) -> None:
+    """Runs ``work`` until it ends or SIGTERM / Ctrl-C cancels it, letting it clean up."""
+
+    async def main() -> None:
+        task = asyncio.ensure_future(work)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+
+
+@app.command()
+def worker(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SUBGRAPHS)}")],
+    relay: Annotated[bool, typer.Option(help="Publish this subgraph's outbox to Kafka.")] = True,
+    consume: Annotated[bool, typer.Option(help="Handle the events this subgraph consumes.")] = True,
+) -> None:
+    """Run one subgraph's event worker: its outbox relay and its consumers."""
+    settings = settings_for(_subgraph(name))
+    configure_logging(settings.environment)
+    _until_signalled(
+        run_worker(
+            event_store(name), settings.database_url, EventSettings(), handlers(name), relay=relay, consume=consume
+        )
     )
 
 
@@ -141,6 +187,104 @@ def devstack_rotate_key(key_file: Annotated[Path, typer.Option()] = VAR / KEY_FI
     """Sign with a new key from now on; the previous one stays published for tokens it signed."""
     key = KeyRing(key_file).rotate()
     console.print(f"signing with kid {key.kid}")
+
+
+@devstack_app.command("broker")
+def devstack_broker(port: Annotated[int, typer.Option()] = 19092) -> None:
+    """Run the local Kafka broker (Tansu, in memory) with every topic created."""
+
+    async def serve() -> None:
+        broker = Broker(port, topics())
+        await broker.start()
+        console.print(f"broker listening on {broker.bootstrap_servers} with {len(broker.topics)} topics")
+        try:
+            assert broker.process is not None
+            await broker.process.wait()
+        finally:
+            await broker.stop()
+
+    _until_signalled(serve())
+
+
+@events_app.command("create-topics")
+def events_create_topics() -> None:
+    """Create the topics that do not exist yet (for a Kafka that does not create them)."""
+    created = asyncio.run(kafka.create_topics(EventSettings(), topics()))
+    console.print(f"created {len(created)} topics: {', '.join(created) or 'none needed'}")
+
+
+@events_app.command("tail")
+def events_tail(
+    topic: Annotated[str, typer.Argument(help="An event type, such as order.created, or a dead-letter topic.")],
+    from_beginning: Annotated[bool, typer.Option(help="Print what the topic holds first.")] = False,
+    count: Annotated[int | None, typer.Option(help="Stop after this many.")] = None,
+) -> None:
+    """Print events as they arrive, one JSON document per line (headers on stderr)."""
+
+    async def tail() -> None:
+        seen = 0
+        async for message in operations.follow(EventSettings(), topic, from_beginning=from_beginning):
+            headers = {key: value.decode(errors="replace") for key, value in message.headers}
+            if headers:
+                err_console.print(f"{message.topic}/{message.partition}@{message.offset} {headers}")
+            print((message.value or b"").decode(errors="replace"), flush=True)
+            seen += 1
+            if count is not None and seen >= count:
+                return
+
+    try:
+        _until_signalled(tail())
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+
+
+@events_app.command("replay")
+def events_replay(
+    name: Annotated[str, typer.Argument(help="The subgraph whose outbox to replay.")],
+    first: Annotated[int, typer.Option("--from", help="The first outbox sequence number.")],
+    last: Annotated[int, typer.Option("--to", help="The last outbox sequence number.")],
+) -> None:
+    """Publish a range of an outbox again; consumers ignore what they already handled."""
+    settings = settings_for(_subgraph(name))
+
+    async def replay() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return await operations.replay(event_store(name), engine, EventSettings(), first, last)
+        finally:
+            await engine.dispose()
+
+    published = asyncio.run(replay())
+    console.print(f"published {published} events from {name}'s outbox (seq {first} to {last})")
+
+
+@events_app.command("lag")
+def events_lag() -> None:
+    """How far each relay (unsent outbox events) and each consumer group (uncommitted
+    messages) is behind."""
+    events = EventSettings()
+
+    async def measure() -> Table:
+        table = Table("subgraph", "outbox unsent", "oldest unsent", "last seq", "consumer lag")
+        for name in SUBGRAPHS:
+            engine = create_engine(settings_for(name).database_url)
+            try:
+                backlog = await operations.outbox_backlog(event_store(name), engine)
+            finally:
+                await engine.dispose()
+            consumed = list(handlers(name))
+            lag = await operations.consumer_lag(events, name, consumed) if consumed else {}
+            table.add_row(
+                name,
+                str(backlog.unsent),
+                f"{backlog.age.total_seconds():.1f}s ago" if backlog.oldest else "-",
+                str(backlog.last_seq or "-"),
+                ", ".join(f"{topic}: {count}" for topic, count in lag.items()) or "-",
+            )
+        return table
+
+    console.print(asyncio.run(measure()))
 
 
 @app.command()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from resolvers import validation
 from resolvers.db import insert_if_absent, new_id, utcnow
 from resolvers.errors import BadUserInput, Conflict, NotFound
+from subgraphs.carts import published
 from subgraphs.carts.catalog_client import CatalogProduct
 from subgraphs.carts.tables import OPEN, CartLineRow, CartRow
 
@@ -105,7 +106,28 @@ async def clear(tenant: str, user_id: str, *, session: AsyncSession) -> CartRow 
     return await _touched(cart, session=session)
 
 
-async def _touched(cart: CartRow, *, session: AsyncSession) -> CartRow:
+async def drop_product(tenant: str, product_id: str, *, session: AsyncSession) -> int:
+    """Takes a product the catalog archived out of every open cart; returns how many carts
+    changed. Each cart is locked first, like any other change to it."""
+    carts = (
+        await session.scalars(
+            select(CartRow)
+            .join(CartLineRow, CartLineRow.cart_id == CartRow.id)
+            .where(CartRow.tenant_id == tenant, CartRow.status == OPEN, CartLineRow.product_id == product_id)
+            .order_by(CartRow.id)
+            .with_for_update(of=CartRow)
+        )
+    ).all()
+    for cart in carts:
+        await session.execute(
+            delete(CartLineRow).where(CartLineRow.cart_id == cart.id, CartLineRow.product_id == product_id)
+        )
+        await _touched(cart, cause=published.PRODUCT_ARCHIVED, session=session)
+    return len(carts)
+
+
+async def _touched(cart: CartRow, *, cause: str = published.SHOPPER, session: AsyncSession) -> CartRow:
     cart.updated_at = utcnow()
     await session.flush()
+    await published.cart_updated(session, cart, cause=cause)
     return cart

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from events.store import EventStore
 from resolvers.db import UtcDateTime, id_column_type, new_id, utcnow
 
 OPEN = "OPEN"
@@ -12,6 +13,9 @@ OPEN = "OPEN"
 
 class Base(DeclarativeBase):
     pass
+
+
+EVENTS = EventStore(Base.metadata, "carts")
 
 
 class CartRow(Base):

@@ -6,7 +6,7 @@ from strawberry.dataloader import DataLoader
 
 from resolvers.context import Context
 from resolvers.loaders import loader, one_by, one_per_key
-from subgraphs.catalog.reads import ProductView, views_by_ids
+from subgraphs.catalog.reads import ProductView, recent_orders, views_by_ids
 from subgraphs.catalog.tables import CategoryRow
 
 
@@ -14,6 +14,7 @@ from subgraphs.catalog.tables import CategoryRow
 class CatalogLoaders:
     product: DataLoader[str, ProductView | None]
     category: DataLoader[str, CategoryRow | None]
+    recent_orders: DataLoader[str, int]
 
 
 def make_loaders(context: "Context[CatalogLoaders]", _runtime: object) -> CatalogLoaders:
@@ -22,4 +23,11 @@ def make_loaders(context: "Context[CatalogLoaders]", _runtime: object) -> Catalo
             found = await views_by_ids(context.tenant, ids, session=session)
         return one_per_key(ids, found, lambda view: view.product.id)
 
-    return CatalogLoaders(product=loader(products), category=one_by(context, CategoryRow.id))
+    async def order_counts(ids: list[str]) -> list[int]:
+        async with context.db() as session:
+            counts = await recent_orders(context.tenant, ids, session=session)
+        return [counts.get(product_id, 0) for product_id in ids]
+
+    return CatalogLoaders(
+        product=loader(products), category=one_by(context, CategoryRow.id), recent_orders=loader(order_counts)
+    )

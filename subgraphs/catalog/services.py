@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from resolvers import validation
 from resolvers.errors import BadUserInput, Conflict, NotFound
 from resolvers.money import check_amount, check_currency
+from subgraphs.catalog import published
 from subgraphs.catalog.tables import CategoryRow, ProductRow, StockRow
 
 MAX_STOCK = 1_000_000
@@ -65,6 +66,7 @@ async def create_category(tenant: str, *, slug: str, name: str, session: AsyncSe
     row = CategoryRow(tenant_id=tenant, slug=slug, name=validation.text(name, field="name", max_length=120))
     session.add(row)
     await session.flush()
+    await published.category_created(session, row)
     return row
 
 
@@ -87,28 +89,45 @@ async def create_product(tenant: str, draft: ProductDraft, *, session: AsyncSess
     await session.flush()
     session.add(StockRow(product_id=row.id, tenant_id=tenant, on_hand=0, reserved=0))
     await session.flush()
+    await published.product_created(session, row)
     return row
 
 
 async def update_product(tenant: str, product_id: str, changes: ProductChanges, *, session: AsyncSession) -> ProductRow:
+    """Applies the given changes; ``product.updated`` names the fields whose value changed, and
+    an update that changes nothing publishes nothing."""
     row = await product(tenant, product_id, session=session)
+    wanted: dict[str, object] = {}
     if changes.name is not None:
-        row.name = validation.text(changes.name, field="name", max_length=200)
+        wanted["name"] = validation.text(changes.name, field="name", max_length=200)
     if changes.description is not None:
-        row.description = validation.text(changes.description, field="description", max_length=5000, allow_empty=True)
+        wanted["description"] = validation.text(
+            changes.description, field="description", max_length=5000, allow_empty=True
+        )
     if changes.price_amount is not None:
-        row.price_amount = check_amount(changes.price_amount, field="price.amount")
+        wanted["price_amount"] = check_amount(changes.price_amount, field="price.amount")
     if changes.category_id is not None:
-        row.category_id = (await category(tenant, changes.category_id, session=session)).id
+        wanted["category_id"] = (await category(tenant, changes.category_id, session=session)).id
+    changed = [field for field, value in wanted.items() if getattr(row, field) != value]
+    for field in changed:
+        setattr(row, field, wanted[field])
     await session.flush()
+    if changed:
+        await published.product_updated(session, row, [_EVENT_FIELDS[field] for field in changed])
     return row
+
+
+# Column names as the product.updated contract spells them.
+_EVENT_FIELDS = {"name": "name", "description": "description", "price_amount": "price", "category_id": "categoryId"}
 
 
 async def archive_product(tenant: str, product_id: str, *, session: AsyncSession) -> ProductRow:
     """Archived products leave the storefront but stay resolvable for old carts and orders."""
     row = await product(tenant, product_id, session=session)
-    row.active = False
-    await session.flush()
+    if row.active:
+        row.active = False
+        await session.flush()
+        await published.product_archived(session, row)
     return row
 
 
@@ -123,6 +142,8 @@ async def set_stock(tenant: str, product_id: str, on_hand: int, *, session: Asyn
             f"{stock.reserved} units are reserved for unpaid orders; on hand cannot drop below that.",
             field="onHand",
         )
-    stock.on_hand = on_hand
-    await session.flush()
+    if on_hand != stock.on_hand:
+        previous, stock.on_hand = stock.on_hand, on_hand
+        await session.flush()
+        await published.inventory_adjusted(session, stock, previous)
     return stock

@@ -1,16 +1,20 @@
 """Catalog tables. Every row carries its tenant; every lookup filters on it."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from events.store import EventStore
 from resolvers.db import UtcDateTime, id_column_type, new_id, utcnow
 
 
 class Base(DeclarativeBase):
     pass
+
+
+EVENTS = EventStore(Base.metadata, "catalog")
 
 
 class CategoryRow(Base):
@@ -68,3 +72,15 @@ class StockRow(Base):
     def available(self) -> int:
         """What a shopper can still buy; the same expression in Python and in SQL filters."""
         return self.on_hand - self.reserved
+
+
+class ProductOrderDayRow(Base):
+    """How many orders included a product on one (UTC) day, counted from ``order.created``:
+    per day, so "recent" is a range sum and old days can be dropped."""
+
+    __tablename__ = "product_order_days"
+
+    product_id: Mapped[str] = mapped_column(id_column_type(), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    orders: Mapped[int] = mapped_column(Integer, default=0)

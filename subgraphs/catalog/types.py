@@ -13,7 +13,7 @@ from resolvers.context import Context
 from resolvers.money import Money
 from resolvers.permissions import requires_scopes
 from subgraphs.catalog.loaders import CatalogLoaders
-from subgraphs.catalog.reads import ProductView
+from subgraphs.catalog.reads import RECENT_DAYS, ProductView
 from subgraphs.catalog.tables import CategoryRow, StockRow
 
 Info = strawberry.Info[Context[CatalogLoaders], None]
@@ -57,6 +57,13 @@ class Product:
     stock: Stock
     category: Category | None
     created_at: datetime
+
+    @strawberry.field(
+        description=f"Orders placed in the last {RECENT_DAYS} days that include this product. Counted from "
+        "`order.created` events, so an order shows here moments after it is placed."
+    )
+    async def recent_orders(self, info: Info) -> int:
+        return await info.context.loaders.recent_orders.load(self.id)
 
     @classmethod
     def from_view(cls, view: ProductView) -> Self:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.errors import BadUserInput
 from resolvers.money import check_currency
+from subgraphs.orders import published
 from subgraphs.orders.tables import OrderLineRow, OrderRow, OrderStatus
 
 
@@ -57,7 +58,7 @@ async def place_order(
     )
     session.add(order)
     await session.flush()
-    session.add_all(
+    rows = [
         OrderLineRow(
             order_id=order.id,
             tenant_id=tenant,
@@ -69,6 +70,8 @@ async def place_order(
             quantity=line.quantity,
         )
         for position, line in enumerate(lines)
-    )
+    ]
+    session.add_all(rows)
     await session.flush()
+    await published.order_created(session, order, rows)
     return order

@@ -7,6 +7,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from events.store import EventStore
 from resolvers.db import UtcDateTime, id_column_type, new_id, utcnow
 
 
@@ -21,6 +22,9 @@ class OrderStatus(StrEnum):
 
 class Base(DeclarativeBase):
     pass
+
+
+EVENTS = EventStore(Base.metadata, "orders")
 
 
 class OrderRow(Base):

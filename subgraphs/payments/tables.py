@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from events.store import EventStore
 from resolvers.db import UtcDateTime, id_column_type, new_id, utcnow
 
 
@@ -21,6 +22,9 @@ class PaymentStatus(StrEnum):
 
 class Base(DeclarativeBase):
     pass
+
+
+EVENTS = EventStore(Base.metadata, "payments")
 
 
 class PaymentRow(Base):

@@ -10,6 +10,7 @@ from resolvers import validation
 from resolvers.auth import Caller
 from resolvers.db import insert_if_absent
 from resolvers.errors import BadUserInput, Conflict, NotFound
+from subgraphs.users import published
 from subgraphs.users.tables import AddressRow, UserRow
 
 MAX_ADDRESSES = 20
@@ -37,17 +38,20 @@ def check_email(email: str) -> str:
 
 
 async def ensure_user(tenant: str, caller: Caller, subject: str, *, session: AsyncSession) -> UserRow:
-    """The caller's profile, created on first sight of their subject. Two first requests at
-    once both try to insert; the conflict clause lets the second one find the first's row."""
+    """The caller's profile, created (and ``user.registered`` published) on first sight of their
+    subject. Two first requests at once both try to insert; the conflict clause lets the
+    second one find the first's row, and only the first publishes."""
     profile = {
         "tenant_id": tenant,
         "id": subject,
         "email": _claimed_email(caller),
         "name": (caller.name or "")[:200] or None,
     }
-    await insert_if_absent(session, UserRow, profile, unique=("tenant_id", "id"))
+    created = await insert_if_absent(session, UserRow, profile, unique=("tenant_id", "id"))
     user = await session.get(UserRow, (tenant, subject))
     assert user is not None
+    if created:
+        await published.user_registered(session, user)
     return user
 
 
@@ -59,11 +63,15 @@ def _claimed_email(caller: Caller) -> str | None:
 
 
 async def update_profile(user: UserRow, *, name: str | None, email: str | None, session: AsyncSession) -> UserRow:
+    """Publishes ``user.updated`` when a value changed; saving the same profile publishes nothing."""
+    before = (user.name, user.email)
     if name is not None:
         user.name = validation.text(name, field="name", max_length=200)
     if email is not None:
         user.email = check_email(email)
-    await session.flush()
+    if (user.name, user.email) != before:
+        await session.flush()
+        await published.user_updated(session, user)
     return user
 
 
@@ -90,6 +98,7 @@ async def add_address(user: UserRow, draft: AddressDraft, *, session: AsyncSessi
     )
     session.add(row)
     await session.flush()
+    await published.address_added(session, row)
     return row
 
 
@@ -100,6 +109,7 @@ async def remove_address(user: UserRow, address_id: str, *, session: AsyncSessio
         raise NotFound("No such address.", field="id")
     await session.delete(row)
     await session.flush()
+    await published.address_removed(session, row)
 
 
 def _optional(value: str | None, *, field: str, max_length: int) -> str | None:

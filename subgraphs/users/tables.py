@@ -6,11 +6,15 @@ from datetime import datetime
 from sqlalchemy import ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from events.store import EventStore
 from resolvers.db import UtcDateTime, id_column_type, new_id, utcnow
 
 
 class Base(DeclarativeBase):
     pass
+
+
+EVENTS = EventStore(Base.metadata, "users")
 
 
 class UserRow(Base):

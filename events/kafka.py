@@ -1,0 +1,60 @@
+"""aiokafka clients configured the one way the relay, the consumers and the tools all need."""
+
+from collections.abc import Iterable
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from events.settings import EventSettings
+
+log = structlog.get_logger(__name__)
+
+# Kafka's TOPIC_ALREADY_EXISTS: creating topics is idempotent for us.
+_TOPIC_EXISTS = 36
+
+
+def producer(settings: EventSettings, *, client_id: str) -> AIOKafkaProducer:
+    """Acknowledged by every in-sync replica: an event the relay marks sent is durable."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.idempotent_producer,
+        request_timeout_ms=settings.request_timeout_ms,
+        linger_ms=5,
+    )
+
+
+def consumer(settings: EventSettings, *topics: str, group: str | None, client_id: str) -> AIOKafkaConsumer:
+    """Offsets are committed by hand after the events are handled (at-least-once); a new
+    group starts from the oldest event it can still read."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=client_id,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
+        max_poll_records=settings.consumer_batch_size,
+    )
+
+
+async def create_topics(settings: EventSettings, topics: Iterable[str]) -> list[str]:
+    """Creates the topics that do not exist yet; returns the ones it created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="shopgraph-admin")
+    await admin.start()
+    try:
+        wanted = [NewTopic(topic, settings.topic_partitions, settings.replication_factor) for topic in topics]
+        response = await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+    created = []
+    for topic, code, message in response.topic_errors:
+        if code == 0:
+            created.append(topic)
+        elif code != _TOPIC_EXISTS:
+            raise RuntimeError(f"could not create topic {topic}: {message} (Kafka error {code})")
+    log.info("topics ready", created=created)
+    return created

@@ -1,0 +1,163 @@
+"""The relay: publishes a subgraph's outbox to Kafka, oldest first, and marks what Kafka
+acknowledged as sent. It runs beside the subgraph (``shopgraph worker``), so a mutation only
+ever writes a row; Kafka being slow or down delays events and never fails a request.
+
+Delivery is at least once. A relay killed between Kafka's acknowledgement and its own commit
+publishes that batch again when it restarts; consumers recognise the repeats by event id.
+
+Order: Kafka keeps one partition's messages in order and the message key (the aggregate id)
+picks the partition, so events of one aggregate arrive in the order the relay sends them,
+which is outbox order. On PostgreSQL several relays may share one outbox: each locks the rows
+it publishes (``FOR UPDATE SKIP LOCKED``), and an aggregate with an earlier event locked by
+another relay is left to that relay. On SQLite one relay runs per database file.
+"""
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+
+import stamina
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from events.envelope import CONTENT_TYPE
+from events.settings import EventSettings
+from events.store import EventStore
+from resolvers.db import session_factory, utcnow, writer
+
+log = structlog.get_logger(__name__)
+
+PURGE_EVERY_SECONDS = 600.0
+
+
+class Relay:
+    def __init__(self, store: EventStore, engine: AsyncEngine, settings: EventSettings) -> None:
+        self.outbox = store.outbox
+        self.settings = settings
+        self.reader = session_factory(engine)
+        self.writer = writer(engine)
+        self.shared = engine.dialect.name == "postgresql"
+
+    async def run(self, producer: AIOKafkaProducer) -> None:
+        """Relays until cancelled. Any failure (Kafka or the database unreachable) is logged
+        and retried with exponential backoff and jitter; nothing is lost meanwhile."""
+        purged_at = -math.inf
+        while True:
+            async for attempt in stamina.retry_context(
+                on=Exception, attempts=None, timeout=None, wait_max=self.settings.retry_max_seconds
+            ):
+                with attempt:
+                    published = await self.relay_once(producer)
+                    if time.monotonic() - purged_at > PURGE_EVERY_SECONDS:
+                        await self.purge()
+                        purged_at = time.monotonic()
+            if published < self.settings.relay_batch_size:
+                await asyncio.sleep(self.settings.relay_idle_poll_seconds)
+
+    async def relay_once(self, producer: AIOKafkaProducer) -> int:
+        """Publishes one batch; returns how many events were published. Raises when Kafka
+        refused some (the acknowledged ones are marked sent first)."""
+        if self.shared:
+            # The row locks must last until the batch is marked sent: one transaction.
+            async with self.writer.begin() as session:
+                batch = await self._claim(session)
+                sent, error = await publish(producer, batch)
+                await self._mark_sent(session, sent)
+        else:
+            # SQLite: reading in a transaction of its own keeps the write lock free while
+            # Kafka answers, so mutations never wait for the broker.
+            async with self.reader.begin() as session:
+                batch = await self._claim(session)
+            sent, error = await publish(producer, batch)
+            if sent:
+                async with self.writer.begin() as session:
+                    await self._mark_sent(session, sent)
+        if error is not None:
+            raise error
+        return len(sent)
+
+    async def _claim(self, session: AsyncSession) -> Sequence[Row[tuple[int, str, str, str]]]:
+        o = self.outbox
+        oldest = (
+            select(o.c.seq, o.c.topic, o.c.partition_key, o.c.payload)
+            .where(o.c.sent_at.is_(None))
+            .order_by(o.c.seq)
+            .limit(self.settings.relay_batch_size)
+        )
+        if not self.shared:
+            return (await session.execute(oldest)).all()
+        rows = (await session.execute(oldest.with_for_update(skip_locked=True))).all()
+        if not rows:
+            return rows
+        mine = [row.seq for row in rows]
+        # Rows another relay has locked were skipped above but are visible here. Where one of
+        # them comes before ours in the same aggregate, ours must wait for it.
+        held = dict(
+            (
+                await session.execute(
+                    select(o.c.partition_key, func.min(o.c.seq))
+                    .where(
+                        o.c.sent_at.is_(None),
+                        o.c.seq < mine[-1],
+                        o.c.seq.not_in(mine),
+                        o.c.partition_key.in_({row.partition_key for row in rows}),
+                    )
+                    .group_by(o.c.partition_key)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        return [row for row in rows if row.seq < held.get(row.partition_key, math.inf)]
+
+    async def _mark_sent(self, session: AsyncSession, seqs: list[int]) -> None:
+        if seqs:
+            await session.execute(update(self.outbox).where(self.outbox.c.seq.in_(seqs)).values(sent_at=utcnow()))
+
+    async def purge(self) -> None:
+        """Drops sent events older than the retention; unsent ones stay whatever their age."""
+        cutoff = utcnow() - timedelta(days=self.settings.retention_days)
+        async with self.writer.begin() as session:
+            await session.execute(delete(self.outbox).where(self.outbox.c.sent_at < cutoff))
+
+
+async def publish(
+    producer: AIOKafkaProducer, rows: Sequence[Row[tuple[int, str, str, str]]]
+) -> tuple[list[int], Exception | None]:
+    """Sends ``rows`` (in ``seq`` order) and waits for Kafka's acknowledgements. Returns the
+    ``seq`` of each event that may be marked sent, and the first failure. Once an aggregate has
+    an event refused, its later events are not marked either, so it is resent in order."""
+    pending = []
+    error: Exception | None = None
+    for row in rows:
+        try:
+            delivery = await producer.send(
+                row.topic,
+                row.payload.encode(),
+                key=row.partition_key.encode(),
+                headers=[("content-type", CONTENT_TYPE.encode())],
+            )
+        except KafkaError as exc:
+            # No metadata or a full buffer: every later send would fail the same way.
+            error = exc
+            break
+        pending.append((row, delivery))
+    results = await asyncio.gather(*(delivery for _, delivery in pending), return_exceptions=True)
+    refused: set[str] = set()
+    sent = []
+    for (row, _), result in zip(pending, results, strict=True):
+        if isinstance(result, BaseException):
+            if not isinstance(result, Exception):
+                raise result  # cancelled: nothing is marked, the next relay resends
+            refused.add(row.partition_key)
+            error = error or result
+        elif row.partition_key not in refused:
+            sent.append(row.seq)
+    if error is not None:
+        log.warning("kafka refused events", sent=len(sent), unsent=len(rows) - len(sent), error=repr(error))
+    return sent, error

@@ -1,0 +1,76 @@
+"""One subgraph's event worker: the relay of its outbox and the consumers of the events it
+handles, in one process beside the subgraph's API process (``shopgraph worker NAME``)."""
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
+
+import stamina
+import structlog
+from aiokafka.errors import KafkaError
+
+from events import kafka
+from events.consumer import ConsumerRunner, Handler
+from events.relay import Relay
+from events.settings import EventSettings
+from events.store import EventStore
+from resolvers.db import create_engine
+
+log = structlog.get_logger(__name__)
+
+
+class Client(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+C = TypeVar("C", bound=Client)
+
+
+async def started(make: Callable[[], C], settings: EventSettings) -> C:
+    """A started Kafka client, waiting with backoff while the broker is unreachable. A client
+    whose start failed is not reused: aiokafka wants a fresh one."""
+    async for attempt in stamina.retry_context(
+        on=KafkaError, attempts=None, timeout=None, wait_max=settings.retry_max_seconds
+    ):
+        with attempt:
+            client = make()
+            try:
+                await client.start()
+            except BaseException:
+                await client.stop()
+                raise
+    return client
+
+
+async def run_worker(
+    store: EventStore,
+    database_url: str,
+    settings: EventSettings,
+    handlers: Mapping[str, Handler],
+    *,
+    relay: bool = True,
+    consume: bool = True,
+) -> None:
+    """Runs until cancelled, then closes its Kafka clients and database connections."""
+    engine = create_engine(database_url)
+    client_id = f"shopgraph-{store.subgraph}"
+    producer = await started(lambda: kafka.producer(settings, client_id=client_id), settings)
+    runner = ConsumerRunner(store, engine, settings, handlers)
+    consumer = None
+    try:
+        work = []
+        if relay:
+            work.append(Relay(store, engine, settings).run(producer))
+        if consume and handlers:
+            consumer = await started(
+                lambda: kafka.consumer(settings, *runner.topics, group=runner.group, client_id=client_id), settings
+            )
+            work.append(runner.run(consumer, producer))
+        log.info("worker started", subgraph=store.subgraph, relay=relay, topics=runner.topics if consume else [])
+        await asyncio.gather(*work)
+    finally:
+        if consumer is not None:
+            await consumer.stop()
+        await producer.stop()
+        await engine.dispose()
