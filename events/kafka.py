@@ -38,6 +38,8 @@ def consumer(settings: EventSettings, *topics: str, group: str | None, client_id
         auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
         max_poll_records=settings.consumer_batch_size,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_session_timeout_ms // 4,
     )
 
 

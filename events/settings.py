@@ -21,6 +21,9 @@ class EventSettings(BaseSettings):
     relay_idle_poll_seconds: float = 0.05
     consumer_batch_size: int = 100
     consumer_fetch_wait_ms: int = 100
+    # How soon the group notices a consumer that died without leaving, and hands its
+    # partitions to the others.
+    consumer_session_timeout_ms: int = 10_000
     # A handler that fails this many times in a row on one event sends it to the dead-letter
     # topic; an unreachable database or broker is waited out instead, however long it takes.
     handler_attempts: int = 5

@@ -17,11 +17,14 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import delete
 
 from devstack import tokens
+from devstack.broker import Broker
+from events.settings import EventSettings
 from resolvers.app import Runtime
 from resolvers.migrations import upgrade
 from resolvers.scopes import SHOPPER_SCOPES
-from shopgraph.registry import SUBGRAPHS, app_factory, settings_for
+from shopgraph.registry import SUBGRAPHS, app_factory, settings_for, topics
 from tests.support.graphql import TENANT, GraphQLClient
+from tests.support.kafka import fast_settings, free_port
 from tests.support.sql import SqlCounter
 
 POSTGRES_ADMIN_DSN = os.environ.get("SHOPGRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -144,3 +147,17 @@ async def stack(stack_session: Stack) -> AsyncIterator[Stack]:
     """The stack with empty tables: each test starts from nothing."""
     yield stack_session
     await stack_session.truncate()
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
+    """A fresh local Kafka with every topic, for one test: nothing carries over between tests."""
+    instance = Broker(free_port(), topics(), log=tmp_path / "broker.log")
+    await instance.start()
+    yield instance
+    await instance.stop()
+
+
+@pytest.fixture
+def event_settings(broker: Broker) -> EventSettings:
+    return fast_settings(broker.bootstrap_servers)

@@ -1,6 +1,7 @@
 """Small factories writing through each subgraph's own services, as its mutations do."""
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 from subgraphs.catalog import services as catalog
@@ -58,17 +59,25 @@ async def product(
 
 
 async def order(
-    stack: Any, user_id: str, *, tenant: str = TENANT, lines: int = 2, status: OrderStatus = OrderStatus.PENDING_PAYMENT
+    stack: Any,
+    user_id: str,
+    *,
+    tenant: str = TENANT,
+    lines: int = 2,
+    status: OrderStatus = OrderStatus.PENDING_PAYMENT,
+    product_ids: Sequence[str] = (),
 ) -> OrderRow:
+    """An order of ``lines`` lines; of the given products, else of made-up ones."""
+    ids = list(product_ids) or [f"00000000-0000-4000-8000-{next(_serial):012d}" for _ in range(lines)]
     drafts = [
         orders.LineDraft(
-            product_id=f"00000000-0000-4000-8000-{next(_serial):012d}",
+            product_id=ids[i],
             sku=f"SKU-{i}",
             name=f"Thing {i}",
             unit_price_amount=500 + i,
             quantity=i + 1,
         )
-        for i in range(lines)
+        for i in range(len(ids))
     ]
     async with stack.runtime("orders").writer.begin() as session:
         return await orders.place_order(

@@ -1,0 +1,117 @@
+"""Kafka for tests: a fresh local broker per test, readers that collect what a topic holds,
+and the relay and consumers of a subgraph run as tasks in the test's own loop."""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from typing import TypeVar
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from events import kafka
+from events.consumer import Handler
+from events.settings import EventSettings
+from events.worker import run_worker, started
+from shopgraph.registry import event_store, handlers
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def fast_settings(bootstrap_servers: str, **overrides: object) -> EventSettings:
+    """Short waits: a test sees a retry or a poll in milliseconds, not seconds."""
+    values: dict[str, object] = {
+        "bootstrap_servers": bootstrap_servers,
+        "relay_idle_poll_seconds": 0.02,
+        "handler_retry_initial_seconds": 0.01,
+        "retry_max_seconds": 0.5,
+        "request_timeout_ms": 3000,
+        **overrides,
+    }
+    return EventSettings.model_validate(values)
+
+
+async def collect(
+    settings: EventSettings, topic: str, *, count: int, within: float = 30.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The first ``count`` messages of ``topic`` in partition order, or fails after ``within`` seconds;
+    waits a little longer to catch any message beyond ``count`` (a duplicate, say)."""
+    consumer = await started(lambda: kafka.consumer(settings, group=None, client_id="test-reader"), settings)
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        messages: list[ConsumerRecord[bytes, bytes]] = []
+        deadline = asyncio.get_running_loop().time() + within
+        settle_until: float | None = None
+        while True:
+            now = asyncio.get_running_loop().time()
+            if settle_until is None and len(messages) >= count:
+                settle_until = now + 0.5
+            if settle_until is not None and now > settle_until:
+                return messages
+            if now > deadline:
+                raise AssertionError(f"{topic}: {len(messages)} of {count} messages after {within}s")
+            for batch in (await consumer.getmany(timeout_ms=100)).values():
+                messages.extend(batch)
+    finally:
+        await consumer.stop()
+
+
+async def send(settings: EventSettings, topic: str, values: Sequence[tuple[bytes, bytes | None]]) -> None:
+    """Writes raw (key, value) messages to a topic, as a foreign or broken producer might."""
+    producer: AIOKafkaProducer = await started(lambda: kafka.producer(settings, client_id="test-writer"), settings)
+    try:
+        deliveries = [await producer.send(topic, value, key=key) for key, value in values]
+        await asyncio.gather(*deliveries)
+    finally:
+        await producer.stop()
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], *, within: float = 30.0) -> T:
+    """Polls ``probe`` until its answer satisfies ``until``; fails with the last answer."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        answer = await probe()
+        if until(answer):
+            return answer
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still {answer!r} after {within}s")
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def worker(
+    name: str,
+    database_url: str,
+    settings: EventSettings,
+    *,
+    relay: bool = True,
+    consume: bool = True,
+    handled: Mapping[str, Handler] | None = None,
+) -> AsyncIterator[asyncio.Task[None]]:
+    """``shopgraph worker NAME`` as a task; ``handled`` replaces the subgraph's handlers."""
+    task = asyncio.create_task(
+        run_worker(
+            event_store(name),
+            database_url,
+            settings,
+            handlers(name) if handled is None else handled,
+            relay=relay,
+            consume=consume,
+        )
+    )
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
