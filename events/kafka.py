@@ -2,9 +2,11 @@
 
 from collections.abc import Iterable
 
+import stamina
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
 from events.settings import EventSettings
 
@@ -46,8 +48,8 @@ def consumer(settings: EventSettings, *topics: str, group: str | None, client_id
 async def create_topics(settings: EventSettings, topics: Iterable[str]) -> list[str]:
     """Creates the topics that do not exist yet; returns the ones it created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="shopgraph-admin")
-    await admin.start()
     try:
+        await admin.start()
         wanted = [NewTopic(topic, settings.topic_partitions, settings.replication_factor) for topic in topics]
         response = await admin.create_topics(wanted)
     finally:
@@ -60,3 +62,25 @@ async def create_topics(settings: EventSettings, topics: Iterable[str]) -> list[
             raise RuntimeError(f"could not create topic {topic}: {message} (Kafka error {code})")
     log.info("topics ready", created=created)
     return created
+
+
+class MissingTopics(LookupError):
+    pass
+
+
+async def wait_for_topics(settings: EventSettings, topics: Iterable[str]) -> None:
+    """Returns once every topic exists. A consumer that subscribes before its topics exist may
+    not notice them appear until its next full metadata refresh, minutes later."""
+    wanted = set(topics)
+    async for attempt in stamina.retry_context(
+        on=(KafkaError, MissingTopics), attempts=None, timeout=None, wait_max=settings.retry_max_seconds
+    ):
+        with attempt:
+            admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="shopgraph-admin")
+            try:
+                await admin.start()
+                missing = wanted - set(await admin.list_topics())
+            finally:
+                await admin.close()
+            if missing:
+                raise MissingTopics(f"waiting for topics: {', '.join(sorted(missing))}")

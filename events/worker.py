@@ -63,6 +63,7 @@ async def run_worker(
         if relay:
             work.append(Relay(store, engine, settings).run(producer))
         if consume and handlers:
+            await kafka.wait_for_topics(settings, [*runner.topics, runner.dead_letters])
             consumer = await started(
                 lambda: kafka.consumer(settings, *runner.topics, group=runner.group, client_id=client_id), settings
             )

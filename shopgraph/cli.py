@@ -84,18 +84,25 @@ def _until_signalled(work: Coroutine[Any, Any, object]) -> None:
 
 @app.command()
 def worker(
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SUBGRAPHS)}")],
-    relay: Annotated[bool, typer.Option(help="Publish this subgraph's outbox to Kafka.")] = True,
-    consume: Annotated[bool, typer.Option(help="Handle the events this subgraph consumes.")] = True,
+    names: Annotated[list[str] | None, typer.Argument(help=f"Some of: {', '.join(SUBGRAPHS)}; default: all.")] = None,
+    relay: Annotated[bool, typer.Option(help="Publish the subgraphs' outboxes to Kafka.")] = True,
+    consume: Annotated[bool, typer.Option(help="Handle the events the subgraphs consume.")] = True,
 ) -> None:
-    """Run one subgraph's event worker: its outbox relay and its consumers."""
-    settings = settings_for(_subgraph(name))
-    configure_logging(settings.environment)
-    _until_signalled(
-        run_worker(
-            event_store(name), settings.database_url, EventSettings(), handlers(name), relay=relay, consume=consume
-        )
-    )
+    """Run event workers: each subgraph's outbox relay and consumers. Production runs one
+    process per subgraph (and may run several relays on PostgreSQL); `make run` runs one for all."""
+    chosen = [_subgraph(name) for name in names or SUBGRAPHS]
+    events = EventSettings()
+    configure_logging(settings_for(chosen[0]).environment)
+
+    async def work() -> None:
+        async with asyncio.TaskGroup() as group:
+            for name in chosen:
+                database_url = settings_for(name).database_url
+                group.create_task(
+                    run_worker(event_store(name), database_url, events, handlers(name), relay=relay, consume=consume)
+                )
+
+    _until_signalled(work())
 
 
 @app.command()

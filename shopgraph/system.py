@@ -1,5 +1,6 @@
-"""Starts the whole system as real processes: the local OIDC provider, the five subgraphs and
-the router. ``shopgraph run`` uses it, and so does the end-to-end test (on other ports)."""
+"""Starts the whole system as real processes: the local Kafka broker, the local OIDC provider,
+the five subgraphs, their event workers and the router. ``shopgraph run`` uses it, and so does
+the end-to-end test (on other ports)."""
 
 import os
 import signal
@@ -27,13 +28,17 @@ START_TIMEOUT_SECONDS = 60.0
 class Ports:
     router: int = 4000
     oidc: int = 4010
+    broker: int = 19092
     subgraphs: dict[str, int] = field(default_factory=lambda: {name: settings_for(name).port for name in SUBGRAPHS})
 
     @classmethod
     def offset(cls, by: int) -> "Ports":
         base = cls()
         return cls(
-            router=base.router + by, oidc=base.oidc + by, subgraphs={n: p + by for n, p in base.subgraphs.items()}
+            router=base.router + by,
+            oidc=base.oidc + by,
+            broker=base.broker + by,
+            subgraphs={n: p + by for n, p in base.subgraphs.items()},
         )
 
     @classmethod
@@ -47,7 +52,7 @@ class Ports:
         raise RuntimeError(f"no free block of ports from {cls().router + first_offset}")
 
     def all(self) -> list[int]:
-        return [self.router, self.oidc, *self.subgraphs.values()]
+        return [self.router, self.oidc, self.broker, *self.subgraphs.values()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,10 @@ class SystemConfig:
     @property
     def issuer(self) -> str:
         return f"http://{HOST}:{self.ports.oidc}"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{HOST}:{self.ports.broker}"
 
     @property
     def router_url(self) -> str:
@@ -81,7 +90,7 @@ class System:
 
     def urls(self) -> dict[str, str]:
         ports = self.config.ports
-        urls = {"router": self.config.router_url, "oidc": self.config.issuer}
+        urls = {"router": self.config.router_url, "oidc": self.config.issuer, "kafka": self.config.bootstrap_servers}
         urls.update({name: f"http://{HOST}:{port}/graphql" for name, port in ports.subgraphs.items()})
         return urls
 
@@ -91,6 +100,8 @@ class System:
         logs = config.var / "logs"
         logs.mkdir(exist_ok=True)
         python = sys.executable
+        broker = [python, "-m", "shopgraph", "devstack", "broker", "--port", str(config.ports.broker)]
+        self._spawn("broker", broker, logs)
         self._spawn(
             "oidc",
             [
@@ -108,8 +119,10 @@ class System:
             ],
             logs,
         )
+        workers_env = {"SHOPGRAPH_EVENTS_BOOTSTRAP_SERVERS": config.bootstrap_servers}
         for name in SUBGRAPHS:
             prefix = f"SHOPGRAPH_{name.upper()}_"
+            workers_env[f"{prefix}DATABASE_URL"] = config.database_urls[name]
             env = {
                 f"{prefix}PORT": str(config.ports.subgraphs[name]),
                 f"{prefix}DATABASE_URL": config.database_urls[name],
@@ -120,6 +133,9 @@ class System:
             if config.default_tenant:
                 env[f"{prefix}DEFAULT_TENANT"] = config.default_tenant
             self._spawn(name, [python, "-m", "shopgraph", "serve", name], logs, env)
+        # One process relays and consumes for all five (production runs one per subgraph); it
+        # waits for the broker and its topics by itself.
+        self._spawn("workers", [python, "-m", "shopgraph", "worker"], logs, workers_env)
         self.supergraph.write_text(
             compose_with_urls({n: f"http://{HOST}:{p}/graphql" for n, p in config.ports.subgraphs.items()})
         )
@@ -161,6 +177,7 @@ class System:
         urls = {name: f"http://{HOST}:{port}/ready" for name, port in ports.subgraphs.items()}
         urls["oidc"] = f"{self.config.issuer}/.well-known/openid-configuration"
         urls["router"] = router_readiness_url(ports.router)
+        urls["broker"] = f"tcp://{HOST}:{ports.broker}"
         return urls
 
     def wait_until_ready(self, pending: dict[str, str] | None = None) -> None:
@@ -175,11 +192,8 @@ class System:
                         raise RuntimeError(
                             f"{name} exited with {process.returncode}; see {self.config.var}/logs/{name}.log"
                         )
-                    try:
-                        if http.get(url).status_code == 200:
-                            del pending[name]
-                    except httpx.HTTPError:
-                        pass
+                    if _answers(http, url):
+                        del pending[name]
                 if pending and time.monotonic() > deadline:
                     raise RuntimeError(f"not ready after {START_TIMEOUT_SECONDS:.0f}s: {', '.join(pending)}")
                 if pending:
@@ -196,6 +210,16 @@ class System:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
+
+
+def _answers(http: httpx.Client, url: str) -> bool:
+    """An HTTP URL answers 200; a ``tcp://`` one accepts connections."""
+    if url.startswith("tcp://"):
+        return not port_is_free(int(url.rsplit(":", 1)[1]))
+    try:
+        return http.get(url).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def router_readiness_url(port: int) -> str:
