@@ -46,7 +46,13 @@ async def place(engine: AsyncEngine, product_ids: list[str], count: int, *, rate
         if rate:
             await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
         line = orders.LineDraft(product_ids[n % len(product_ids)], "SKU", "Thing", 500, 1)
-        address = {"recipient": "Ada", "line1": "1 Main St", "city": "Springfield", "postal_code": "1", "country": "US"}
+        address: dict[str, str | None] = {
+            "recipient": "Ada",
+            "line1": "1 Main St",
+            "city": "Springfield",
+            "postal_code": "1",
+            "country": "US",
+        }
         async with sessions.begin() as session:
             await orders.place_order(
                 "demo", f"bench-{n}", [line], currency="USD", shipping_address=address, session=session
