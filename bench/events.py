@@ -6,7 +6,7 @@ Reports events per second through outbox, relay and consumer when orders arrive 
 four writers can place them, and the commit-to-handled latency (p50, p99) both under that load
 and at a steady rate well below it.
 
-    .venv/bin/python -m bench.events [--events 3000] [--rate 100] [--postgres]
+    .venv/bin/python -m bench.events [--events 3000] [--rate 20] [--postgres]
 """
 
 import argparse
@@ -168,7 +168,7 @@ async def run(var: Path, events: int, rate: float, postgres: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=3000)
-    parser.add_argument("--rate", type=float, default=100.0, help="orders per second in the steady phase")
+    parser.add_argument("--rate", type=float, default=20.0, help="orders per second in the steady phase")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL on 127.0.0.1:5432 instead of SQLite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as var:
