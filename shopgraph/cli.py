@@ -317,6 +317,7 @@ def run() -> None:
             f"\nGraphiQL: [bold]{system.urls()['router']}[/] (Sign in, top right)\n"
             "Demo accounts (username/password): shopper/shopper, admin/admin, partner/partner.\n"
             "A token for scripts: .venv/bin/shopgraph token shopper\n"
+            "Events as they happen: .venv/bin/shopgraph events tail product.updated\n"
             f"Logs: {VAR}/logs/. Press Ctrl-C to stop everything.",
             soft_wrap=True,
         )
