@@ -58,8 +58,12 @@ class Broker:
             self.process = await asyncio.create_subprocess_exec(
                 *command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
             )
-        await self._wait_until_listening()
-        await create_topics(EventSettings(bootstrap_servers=self.bootstrap_servers), self.topics)
+        try:
+            await self._wait_until_listening()
+            await create_topics(EventSettings(bootstrap_servers=self.bootstrap_servers), self.topics)
+        except BaseException:
+            await self.stop()  # it leads its own session: nothing else would ever stop it
+            raise
 
     async def stop(self) -> None:
         process, self.process = self.process, None

@@ -1,3 +1,5 @@
-"""Events: the versioned contracts, the transactional outbox and its relay to Kafka, and the
-consumer runner. Empty until the events issue (#4) builds them; subgraphs import nothing
-from here yet."""
+"""Events: the versioned contracts (``schemas/``, ``contracts``, ``envelope``), each subgraph's
+outbox and inbox (``store``), the relay to Kafka (``relay``), the consumer runner
+(``consumer``), the worker that runs both (``worker``) and the operator's tools
+(``operations``). Subgraphs write events through ``EventStore.emit`` and consume them through
+handlers the worker calls."""

@@ -17,12 +17,13 @@ The dead-letter message keeps the original key and value and says why in its hea
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
 from datetime import timedelta
 
 import stamina
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -71,8 +72,8 @@ class ConsumerRunner:
                         await self.purge()
                         purged_at = time.monotonic()
 
-    async def consume_once(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> int:
-        """Handles one fetched batch; returns how many events it handled."""
+    async def consume_once(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
+        """Handles one fetched batch, committing each partition's offset after its events."""
         batches = await consumer.getmany(timeout_ms=1000)
         unhandled = dict(batches)
         try:
@@ -82,11 +83,13 @@ class ConsumerRunner:
                     unhandled[partition] = messages[index + 1 :]
                 await consumer.commit({partition: messages[-1].offset + 1})
         finally:
-            # Fetched but not handled: read again after the back-off, not skipped.
+            # Fetched but not handled: read again after the back-off, not skipped. A partition
+            # a rebalance took away is read from its committed offset by its new owner.
+            assigned = consumer.assignment()
             for partition, rest in unhandled.items():
-                if rest:
-                    consumer.seek(partition, rest[0].offset)
-        return sum(len(messages) for messages in batches.values())
+                if rest and partition in assigned:
+                    with suppress(IllegalStateError):
+                        consumer.seek(partition, rest[0].offset)
 
     async def handle(self, message: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer) -> None:
         try:

@@ -79,23 +79,45 @@ class Registry:
             yield from versions.values()
 
     def incompatibilities(self) -> list[str]:
-        """Where a version refuses its own example or an earlier version's: a consumer that
-        reads the newer version would refuse events that older producers still send."""
+        """Every way a version is more than an addition to the ones before it. Consumers
+        reading by a newer version must accept what older producers still send (every earlier
+        example), and consumers still on an older version must accept newer events: so no
+        field changes its schema or becomes required, and no version closes itself to fields
+        it does not know (``additionalProperties: false``)."""
         found = []
         for event_type in self.types():
             contracts = self.versions(event_type)
             for index, newer in enumerate(contracts):
+                if newer.schema.get("additionalProperties", True) is False:
+                    found.append(f"{event_type} v{newer.version} refuses fields it does not know")
                 for older in contracts[: index + 1]:
                     for problem in newer.validator.iter_errors(older.example):
                         found.append(
                             f"{event_type} v{newer.version} refuses the v{older.version} example: {_describe(problem)}"
                         )
+                if index:
+                    found.extend(_changes(event_type, contracts[index - 1], newer))
         return found
 
 
 @cache
 def registry() -> Registry:
     return Registry()
+
+
+def _changes(event_type: str, older: Contract, newer: Contract) -> list[str]:
+    """What ``newer`` changed of ``older`` rather than added to it."""
+    found = []
+    for section in ("properties", "$defs"):
+        kept = newer.schema.get(section, {})
+        for name, schema in older.schema.get(section, {}).items():
+            if kept.get(name) != schema:
+                found.append(f"{event_type} v{newer.version} changes or drops {section} {name!r} of v{older.version}")
+    added = set(newer.schema.get("required", ())) - set(older.schema.get("required", ()))
+    found.extend(
+        f"{event_type} v{newer.version} requires {name!r}, which v{older.version} did not" for name in sorted(added)
+    )
+    return found
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -89,13 +89,17 @@ def decode(raw: bytes | None) -> Event:
     except orjson.JSONDecodeError as exc:
         raise InvalidEvent(f"the value is not JSON: {exc}") from exc
     _check(document)
+    try:
+        time = datetime.fromisoformat(document["time"])
+    except ValueError as exc:  # the pattern admits month 13; the calendar does not
+        raise InvalidEvent(f"time is not a date and time: {exc}") from exc
     return Event(
         id=document["id"],
         type=document["type"],
         source=document["source"],
         tenant=document["tenant"],
         aggregate_id=document["partitionkey"],
-        time=datetime.fromisoformat(document["time"]),
+        time=time,
         schema_version=document["schemaversion"],
         data=document["data"],
     )

@@ -16,13 +16,18 @@ from events.store import EventStore
 from events.worker import started
 from resolvers.db import utcnow
 
+# An operator's command reports an unreachable broker instead of waiting for it.
+ATTEMPTS = 3
+
 
 async def follow(
     settings: EventSettings, topic: str, *, from_beginning: bool = False
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """Every message of ``topic`` as it arrives (all partitions, no consumer group, so tailing
     moves no one's offsets)."""
-    consumer = await started(lambda: kafka.consumer(settings, group=None, client_id="shopgraph-tail"), settings)
+    consumer = await started(
+        lambda: kafka.consumer(settings, group=None, client_id="shopgraph-tail"), settings, attempts=ATTEMPTS
+    )
     try:
         await consumer.topics()  # loads every topic's partitions
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
@@ -42,7 +47,8 @@ async def follow(
 async def replay(store: EventStore, engine: AsyncEngine, settings: EventSettings, first: int, last: int) -> int:
     """Publishes the outbox rows with ``first <= seq <= last`` again, in order, sent or not.
     Consumers that already handled them ignore them; a new consumer group or a repaired
-    topic gets them. Returns how many Kafka acknowledged."""
+    topic gets them. Returns how many Kafka acknowledged. Rows the relay has not sent yet are
+    best left to it: replayed, they may overtake an earlier event of their aggregate."""
     outbox = store.outbox
     async with engine.connect() as connection:
         rows = (
@@ -52,14 +58,17 @@ async def replay(store: EventStore, engine: AsyncEngine, settings: EventSettings
                 .order_by(outbox.c.seq)
             )
         ).all()
-    producer = await started(lambda: kafka.producer(settings, client_id="shopgraph-replay"), settings)
+    producer = await started(
+        lambda: kafka.producer(settings, client_id="shopgraph-replay"), settings, attempts=ATTEMPTS
+    )
     try:
-        sent, error = await publish(producer, rows)
+        delivery = await publish(producer, rows)
     finally:
         await producer.stop()
-    if error is not None:
-        raise error
-    return len(sent)
+    problem = delivery.retry or next(iter(delivery.refused.values()), None)
+    if problem is not None:
+        raise problem
+    return len(delivery.sent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +102,9 @@ async def outbox_backlog(store: EventStore, engine: AsyncEngine) -> Backlog:
 
 async def consumer_lag(settings: EventSettings, group: str, topics: list[str]) -> dict[str, int]:
     """Per topic, how many messages the group has not committed past yet."""
-    consumer = await started(lambda: kafka.consumer(settings, group=group, client_id="shopgraph-lag"), settings)
+    consumer = await started(
+        lambda: kafka.consumer(settings, group=group, client_id="shopgraph-lag"), settings, attempts=ATTEMPTS
+    )
     try:
         await consumer.topics()  # loads every topic's partitions
         partitions = [

@@ -16,12 +16,13 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import stamina
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -42,6 +43,7 @@ class Relay:
         self.reader = session_factory(engine)
         self.writer = writer(engine)
         self.shared = engine.dialect.name == "postgresql"
+        self.reported: set[int] = set()
 
     async def run(self, producer: AIOKafkaProducer) -> None:
         """Relays until cancelled. Any failure (Kafka or the database unreachable) is logged
@@ -60,26 +62,32 @@ class Relay:
                 await asyncio.sleep(self.settings.relay_idle_poll_seconds)
 
     async def relay_once(self, producer: AIOKafkaProducer) -> int:
-        """Publishes one batch; returns how many events were published. Raises when Kafka
-        refused some (the acknowledged ones are marked sent first)."""
+        """Publishes one batch; returns how many events were published. Raises when Kafka could
+        not take some for now (the acknowledged ones are marked sent first, the rest wait for
+        the back-off); an event Kafka refuses outright is logged once and holds its aggregate."""
         if self.shared:
             # The row locks must last until the batch is marked sent: one transaction.
             async with self.writer.begin() as session:
                 batch = await self._claim(session)
-                sent, error = await publish(producer, batch)
-                await self._mark_sent(session, sent)
+                delivery = await publish(producer, batch)
+                await self._mark_sent(session, delivery.sent)
         else:
             # SQLite: reading in a transaction of its own keeps the write lock free while
             # Kafka answers, so mutations never wait for the broker.
             async with self.reader.begin() as session:
                 batch = await self._claim(session)
-            sent, error = await publish(producer, batch)
-            if sent:
+            delivery = await publish(producer, batch)
+            if delivery.sent:
                 async with self.writer.begin() as session:
-                    await self._mark_sent(session, sent)
-        if error is not None:
-            raise error
-        return len(sent)
+                    await self._mark_sent(session, delivery.sent)
+        for seq, error in delivery.refused.items():
+            if seq not in self.reported:
+                # Its aggregate's later events wait behind it; `events lag` shows the age.
+                log.error("kafka refuses an event; its aggregate's events wait", seq=seq, error=repr(error))
+                self.reported.add(seq)
+        if delivery.retry is not None:
+            raise delivery.retry
+        return len(delivery.sent)
 
     async def _claim(self, session: AsyncSession) -> Sequence[Row[tuple[int, str, str, str]]]:
         o = self.outbox
@@ -126,15 +134,30 @@ class Relay:
             await session.execute(delete(self.outbox).where(self.outbox.c.sent_at < cutoff))
 
 
-async def publish(
-    producer: AIOKafkaProducer, rows: Sequence[Row[tuple[int, str, str, str]]]
-) -> tuple[list[int], Exception | None]:
-    """Sends ``rows`` (in ``seq`` order) and waits for Kafka's acknowledgements. Returns the
-    ``seq`` of each event that may be marked sent, and the first failure. Once an aggregate has
-    an event refused, its later events are not marked either, so it is resent in order."""
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of a batch: ``sent`` may be marked sent; ``retry`` is why the rest was not
+    (Kafka unreachable or busy: back off and resend); ``refused`` are the events Kafka will not
+    take as they are, however often they are sent (too large, say)."""
+
+    sent: list[int]
+    retry: Exception | None
+    refused: dict[int, Exception]
+
+
+async def publish(producer: AIOKafkaProducer, rows: Sequence[Row[tuple[int, str, str, str]]]) -> Delivery:
+    """Sends ``rows`` (in ``seq`` order) and waits for Kafka's acknowledgements. Once one of an
+    aggregate's events is not acknowledged, its later ones are not marked sent either, so they
+    are sent again after it. Keeping them in order when Kafka acknowledged a later one anyway
+    is the idempotent producer's part (see ``EventSettings.idempotent_producer``)."""
     pending = []
-    error: Exception | None = None
+    # Per aggregate, its first event not delivered: nothing after it is sent or marked.
+    held: dict[str, int] = {}
+    refused: dict[int, Exception] = {}
+    retry: Exception | None = None
     for row in rows:
+        if row.partition_key in held:
+            continue
         try:
             delivery = await producer.send(
                 row.topic,
@@ -143,21 +166,31 @@ async def publish(
                 headers=[("content-type", CONTENT_TYPE.encode())],
             )
         except KafkaError as exc:
-            # No metadata or a full buffer: every later send would fail the same way.
-            error = exc
-            break
+            if not _refuses_the_message(exc):
+                retry = exc  # no metadata or a full buffer: later sends would fail the same way
+                break
+            refused[row.seq] = exc
+            held[row.partition_key] = row.seq
+            continue
         pending.append((row, delivery))
     results = await asyncio.gather(*(delivery for _, delivery in pending), return_exceptions=True)
-    refused: set[str] = set()
     sent = []
     for (row, _), result in zip(pending, results, strict=True):
         if isinstance(result, BaseException):
             if not isinstance(result, Exception):
                 raise result  # cancelled: nothing is marked, the next relay resends
-            refused.add(row.partition_key)
-            error = error or result
-        elif row.partition_key not in refused:
+            held[row.partition_key] = min(row.seq, held.get(row.partition_key, row.seq))
+            if _refuses_the_message(result):
+                refused[row.seq] = result
+            else:
+                retry = retry or result
+        elif row.seq < held.get(row.partition_key, math.inf):
             sent.append(row.seq)
-    if error is not None:
-        log.warning("kafka refused events", sent=len(sent), unsent=len(rows) - len(sent), error=repr(error))
-    return sent, error
+    if retry is not None:
+        log.warning("kafka did not take events", sent=len(sent), unsent=len(rows) - len(sent), error=repr(retry))
+    return Delivery(sent, retry, refused)
+
+
+def _refuses_the_message(error: Exception) -> bool:
+    """Kafka refuses this message for what it is: sending it again cannot help."""
+    return isinstance(error, KafkaError) and not error.retriable and not isinstance(error, KafkaTimeoutError)

@@ -9,10 +9,11 @@ class EventSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOPGRAPH_EVENTS_", extra="ignore")
 
     bootstrap_servers: str = "127.0.0.1:19092"
-    # Kafka's idempotent producer keeps retried sends from duplicating within a partition.
-    # The local broker (Tansu) cannot start one with aiokafka, so it is off by default and
-    # docker-compose turns it on against Apache Kafka. The consumers' inbox makes duplicates
-    # harmless either way.
+    # Kafka's idempotent producer keeps retried sends from duplicating or overtaking each other
+    # within a partition, so an aggregate's events stay in order even when a send times out
+    # and a later one gets through. The local broker (Tansu) cannot start one with aiokafka,
+    # so it is off by default; turn it on against Apache Kafka (docker-compose does). The
+    # consumers' inbox makes duplicates harmless either way.
     idempotent_producer: bool = False
     topic_partitions: int = 3
     replication_factor: int = 1

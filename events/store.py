@@ -29,7 +29,7 @@ class EventStore:
             f"{subgraph}_outbox",
             metadata,
             # The relay publishes in ``seq`` order, which is commit order for any one
-            # aggregate: its writes take turns on the aggregate's own row.
+            # aggregate: every service locks the aggregate's row before it writes an event.
             Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
             Column("event_id", String(36), nullable=False, unique=True),
             Column("topic", String(120), nullable=False),

@@ -27,11 +27,12 @@ class Client(Protocol):
 C = TypeVar("C", bound=Client)
 
 
-async def started(make: Callable[[], C], settings: EventSettings) -> C:
-    """A started Kafka client, waiting with backoff while the broker is unreachable. A client
-    whose start failed is not reused: aiokafka wants a fresh one."""
+async def started(make: Callable[[], C], settings: EventSettings, *, attempts: int | None = None) -> C:
+    """A started Kafka client, waiting with backoff while the broker is unreachable (for ever,
+    unless ``attempts`` says how often to try). A client whose start failed is not reused:
+    aiokafka wants a fresh one."""
     async for attempt in stamina.retry_context(
-        on=KafkaError, attempts=None, timeout=None, wait_max=settings.retry_max_seconds
+        on=KafkaError, attempts=attempts, timeout=None, wait_max=settings.retry_max_seconds
     ):
         with attempt:
             client = make()
@@ -55,10 +56,10 @@ async def run_worker(
     """Runs until cancelled, then closes its Kafka clients and database connections."""
     engine = create_engine(database_url)
     client_id = f"shopgraph-{store.subgraph}"
-    producer = await started(lambda: kafka.producer(settings, client_id=client_id), settings)
     runner = ConsumerRunner(store, engine, settings, handlers)
-    consumer = None
+    producer = consumer = None
     try:
+        producer = await started(lambda: kafka.producer(settings, client_id=client_id), settings)
         work = []
         if relay:
             work.append(Relay(store, engine, settings).run(producer))
@@ -73,5 +74,6 @@ async def run_worker(
     finally:
         if consumer is not None:
             await consumer.stop()
-        await producer.stop()
+        if producer is not None:
+            await producer.stop()
         await engine.dispose()

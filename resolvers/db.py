@@ -3,12 +3,12 @@
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, DateTime, String, Table, TextClause, TypeDecorator, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -121,8 +121,8 @@ async def insert_if_absent(
     True when this call inserted it."""
     insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique), index_where=where)
-    result = await session.execute(statement)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount == 1
 
 
 async def increment(

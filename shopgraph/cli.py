@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
@@ -241,7 +242,7 @@ def events_tail(
 
     try:
         _until_signalled(tail())
-    except LookupError as exc:
+    except (LookupError, KafkaError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
 
@@ -254,6 +255,8 @@ def events_replay(
 ) -> None:
     """Publish a range of an outbox again; consumers ignore what they already handled."""
     settings = settings_for(_subgraph(name))
+    if first > last:
+        raise typer.BadParameter("--from must not be greater than --to")
 
     async def replay() -> int:
         engine = create_engine(settings.database_url)
@@ -262,7 +265,11 @@ def events_replay(
         finally:
             await engine.dispose()
 
-    published = asyncio.run(replay())
+    try:
+        published = asyncio.run(replay())
+    except KafkaError as exc:
+        console.print(f"[red]Kafka did not take the events:[/] {exc!r}")
+        raise typer.Exit(1) from exc
     console.print(f"published {published} events from {name}'s outbox (seq {first} to {last})")
 
 
@@ -281,7 +288,11 @@ def events_lag() -> None:
             finally:
                 await engine.dispose()
             consumed = list(handlers(name))
-            lag = await operations.consumer_lag(events, name, consumed) if consumed else {}
+            lag: dict[str, int | str]
+            try:
+                lag = dict(await operations.consumer_lag(events, name, consumed)) if consumed else {}
+            except KafkaError:
+                lag = dict.fromkeys(consumed, "Kafka unreachable")
             table.add_row(
                 name,
                 str(backlog.unsent),

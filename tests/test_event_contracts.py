@@ -31,7 +31,25 @@ def test_a_version_that_adds_a_required_field_is_reported(tmp_path: Path) -> Non
     (folder / "v2.example.json").write_text(json.dumps(example))
 
     assert Registry(root).incompatibilities() == [
-        "product.archived v2 refuses the v1 example: (root): 'reason' is a required property"
+        "product.archived v2 refuses the v1 example: (root): 'reason' is a required property",
+        "product.archived v2 requires 'reason', which v1 did not",
+    ]
+
+
+def test_a_version_that_changes_a_field_or_closes_itself_is_reported(tmp_path: Path) -> None:
+    """The v1 example happens to satisfy both changes; the schemas themselves show them."""
+    root = tmp_path / "schemas"
+    shutil.copytree(Path(registry().root), root)
+    folder = root / "product.archived"
+    schema = json.loads((folder / "v1.schema.json").read_text())
+    schema["properties"]["sku"] = {"type": "string", "maxLength": 40}
+    schema["additionalProperties"] = False
+    (folder / "v2.schema.json").write_text(json.dumps(schema))
+    (folder / "v2.example.json").write_text((folder / "v1.example.json").read_text())
+
+    assert Registry(root).incompatibilities() == [
+        "product.archived v2 refuses fields it does not know",
+        "product.archived v2 changes or drops properties 'sku' of v1",
     ]
 
 

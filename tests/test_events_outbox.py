@@ -94,7 +94,9 @@ async def test_each_catalog_mutation_writes_one_event(stack: Any, token: Any) ->
     assert one(archived, "product.archived", product).data == {"productId": product, "sku": "MUG-1"}
 
 
-async def test_a_mutation_that_changes_nothing_publishes_nothing(stack: Any, token: Any) -> None:
+async def test_updates_that_change_nothing_publish_nothing_and_archiving_twice_publishes_once(
+    stack: Any, token: Any
+) -> None:
     catalog, admin = stack.client("catalog"), token("admin", scopes=ADMIN_SCOPES)
     product = await factories.product(stack, price=500, on_hand=3)
 

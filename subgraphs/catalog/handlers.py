@@ -17,8 +17,8 @@ async def count_order(event: Event, session: AsyncSession) -> None:
         await increment(
             session,
             ProductOrderDayRow,
-            {"product_id": product_id, "day": day, "tenant_id": event.tenant},
-            unique=("product_id", "day"),
+            {"tenant_id": event.tenant, "product_id": product_id, "day": day},
+            unique=("tenant_id", "product_id", "day"),
             column="orders",
         )
 

@@ -48,7 +48,10 @@ async def category(tenant: str, category_id: str, *, session: AsyncSession) -> C
 
 
 async def product(tenant: str, product_id: str, *, session: AsyncSession) -> ProductRow:
-    row = await session.get(ProductRow, validation.uuid_id(product_id, field="id"))
+    """The product, locked until the transaction ends: a change and the event that reports it are
+    computed from the row as it is, and two changes to one product take turns (so its events
+    are committed in the order they happened)."""
+    row = await session.get(ProductRow, validation.uuid_id(product_id, field="id"), with_for_update=True)
     if row is None or row.tenant_id != tenant:
         raise NotFound("No such product.", field="id")
     return row

@@ -76,11 +76,11 @@ class StockRow(Base):
 
 class ProductOrderDayRow(Base):
     """How many orders included a product on one (UTC) day, counted from ``order.created``:
-    per day, so "recent" is a range sum and old days can be dropped."""
+    kept per day, so "recent" is the sum over a range of days that slides with the date."""
 
     __tablename__ = "product_order_days"
 
+    tenant_id: Mapped[str] = mapped_column(String(63), primary_key=True)
     product_id: Mapped[str] = mapped_column(id_column_type(), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(63))
     orders: Mapped[int] = mapped_column(Integer, default=0)

@@ -48,7 +48,9 @@ async def ensure_user(tenant: str, caller: Caller, subject: str, *, session: Asy
         "name": (caller.name or "")[:200] or None,
     }
     created = await insert_if_absent(session, UserRow, profile, unique=("tenant_id", "id"))
-    user = await session.get(UserRow, (tenant, subject))
+    # Locked until the transaction ends: a user's changes take turns, so each event reports
+    # the profile it leaves and they commit in the order they happened.
+    user = await session.get(UserRow, (tenant, subject), with_for_update=True)
     assert user is not None
     if created:
         await published.user_registered(session, user)

@@ -56,11 +56,11 @@ def upgrade() -> None:
 
     op.create_table(
         "product_order_days",
+        sa.Column("tenant_id", sa.String(length=63), nullable=False),
         sa.Column("product_id", sa.String(length=36), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("tenant_id", sa.String(length=63), nullable=False),
         sa.Column("orders", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("product_id", "day"),
+        sa.PrimaryKeyConstraint("tenant_id", "product_id", "day"),
     )
     # ### end Alembic commands ###
 
