@@ -40,13 +40,13 @@ def order_created(n: int) -> tuple[str, dict[str, Any]]:
 
 @contextmanager
 def spawned_worker(
-    name: str, database_url: str, settings: EventSettings, log: Path, *flags: str
+    name: str, database_url: str, settings: EventSettings, log: Path, *flags: str, relay_batch: int = 100
 ) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         f"SHOPGRAPH_{name.upper()}_DATABASE_URL": database_url,
         "SHOPGRAPH_EVENTS_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "SHOPGRAPH_EVENTS_RELAY_BATCH_SIZE": "100",
+        "SHOPGRAPH_EVENTS_RELAY_BATCH_SIZE": str(relay_batch),
         # Offsets are committed after each fetched batch: large batches leave many events
         # handled but not yet committed when the kill comes.
         "SHOPGRAPH_EVENTS_CONSUMER_BATCH_SIZE": "500",
@@ -92,14 +92,17 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_its_repeats_have_no_se
             return int(await session.scalar(select(func.count()).where(outbox.c.sent_at.is_not(None))) or 0)
 
     log = tmp_path / "relay.log"
-    with spawned_worker("orders", database_urls["orders"], event_settings, log, "--no-consume") as relay:
-        await eventually(sent, lambda n: n >= EVENTS // 4, within=60)
-        relay.send_signal(signal.SIGKILL)  # batches of 100 keep coming: this one is mid-way
+    # Small batches: the relay takes a second or so for all of them, and the kill lands while
+    # one is on its way, long before the last.
+    batches = {"relay_batch": 10}
+    with spawned_worker("orders", database_urls["orders"], event_settings, log, "--no-consume", **batches) as relay:
+        await eventually(sent, lambda n: n >= EVENTS // 10, within=60)
+        relay.send_signal(signal.SIGKILL)
         relay.wait()
     marked_at_kill = await sent()
     assert marked_at_kill < EVENTS
 
-    with spawned_worker("orders", database_urls["orders"], event_settings, log, "--no-consume"):
+    with spawned_worker("orders", database_urls["orders"], event_settings, log, "--no-consume", **batches):
         await eventually(sent, lambda n: n == EVENTS, within=60)
     delivered = await collect(event_settings, "order.created", count=EVENTS)
     assert {decode(m.value).id for m in delivered} == set(ids)
