@@ -68,12 +68,6 @@ class Registry:
     def latest(self, event_type: str) -> Contract:
         return self.versions(event_type)[-1]
 
-    def contract(self, event_type: str, version: int) -> Contract:
-        versions = self._contracts.get(event_type, {})
-        if version in versions:
-            return versions[version]
-        raise UnknownEvent(f"no contract for {event_type} version {version}")
-
     def __iter__(self) -> Iterator[Contract]:
         for versions in self._contracts.values():
             yield from versions.values()

@@ -1,6 +1,8 @@
 """aiokafka clients configured the one way the relay, the consumers and the tools all need."""
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Protocol, TypeVar
 
 import stamina
 import structlog
@@ -45,15 +47,46 @@ def consumer(settings: EventSettings, *topics: str, group: str | None, client_id
     )
 
 
+class Client(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+C = TypeVar("C", bound=Client)
+
+
+async def started(make: Callable[[], C], settings: EventSettings, *, attempts: int | None = None) -> C:
+    """A started Kafka client, waiting with backoff while the broker is unreachable (for ever,
+    unless ``attempts`` says how often to try). A client whose start failed is not reused:
+    aiokafka wants a fresh one."""
+    async for attempt in stamina.retry_context(
+        on=KafkaError, attempts=attempts, timeout=None, wait_max=settings.retry_max_seconds
+    ):
+        with attempt:
+            client = make()
+            try:
+                await client.start()
+            except BaseException:
+                await client.stop()
+                raise
+    return client
+
+
+@asynccontextmanager
+async def admin(settings: EventSettings) -> AsyncIterator[AIOKafkaAdminClient]:
+    client = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="shopgraph-admin")
+    try:
+        await client.start()
+        yield client
+    finally:
+        await client.close()
+
+
 async def create_topics(settings: EventSettings, topics: Iterable[str]) -> list[str]:
     """Creates the topics that do not exist yet; returns the ones it created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="shopgraph-admin")
-    try:
-        await admin.start()
-        wanted = [NewTopic(topic, settings.topic_partitions, settings.replication_factor) for topic in topics]
-        response = await admin.create_topics(wanted)
-    finally:
-        await admin.close()
+    wanted = [NewTopic(topic, settings.topic_partitions, settings.replication_factor) for topic in topics]
+    async with admin(settings) as client:
+        response = await client.create_topics(wanted)
     created = []
     for topic, code, message in response.topic_errors:
         if code == 0:
@@ -76,11 +109,7 @@ async def wait_for_topics(settings: EventSettings, topics: Iterable[str]) -> Non
         on=(KafkaError, MissingTopics), attempts=None, timeout=None, wait_max=settings.retry_max_seconds
     ):
         with attempt:
-            admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="shopgraph-admin")
-            try:
-                await admin.start()
-                missing = wanted - set(await admin.list_topics())
-            finally:
-                await admin.close()
+            async with admin(settings) as client:
+                missing = wanted - set(await client.list_topics())
             if missing:
                 raise MissingTopics(f"waiting for topics: {', '.join(sorted(missing))}")

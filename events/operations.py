@@ -1,7 +1,7 @@
 """What an operator runs by hand (``shopgraph events ...``): follow a topic, replay part of an
 outbox, and see how far the relays and consumers are behind."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events import kafka
-from events.relay import publish
+from events.relay import publish, publishable
 from events.settings import EventSettings
 from events.store import EventStore
-from events.worker import started
 from resolvers.db import utcnow
 
 # An operator's command reports an unreachable broker instead of waiting for it.
@@ -22,10 +21,10 @@ ATTEMPTS = 3
 
 async def follow(
     settings: EventSettings, topic: str, *, from_beginning: bool = False
-) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+) -> AsyncGenerator[ConsumerRecord[bytes, bytes], None]:
     """Every message of ``topic`` as it arrives (all partitions, no consumer group, so tailing
     moves no one's offsets)."""
-    consumer = await started(
+    consumer = await kafka.started(
         lambda: kafka.consumer(settings, group=None, client_id="shopgraph-tail"), settings, attempts=ATTEMPTS
     )
     try:
@@ -51,14 +50,8 @@ async def replay(store: EventStore, engine: AsyncEngine, settings: EventSettings
     best left to it: replayed, they may overtake an earlier event of their aggregate."""
     outbox = store.outbox
     async with engine.connect() as connection:
-        rows = (
-            await connection.execute(
-                select(outbox.c.seq, outbox.c.topic, outbox.c.partition_key, outbox.c.payload)
-                .where(outbox.c.seq.between(first, last))
-                .order_by(outbox.c.seq)
-            )
-        ).all()
-    producer = await started(
+        rows = (await connection.execute(publishable(outbox).where(outbox.c.seq.between(first, last)))).all()
+    producer = await kafka.started(
         lambda: kafka.producer(settings, client_id="shopgraph-replay"), settings, attempts=ATTEMPTS
     )
     try:
@@ -93,16 +86,12 @@ async def outbox_backlog(store: EventStore, engine: AsyncEngine) -> Backlog:
             )
         ).one()
         last_seq = await connection.scalar(select(func.max(outbox.c.seq)))
-    if isinstance(oldest, str):  # SQLite hands aggregates back untyped
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
     return Backlog(unsent=unsent, oldest=oldest, last_seq=last_seq)
 
 
 async def consumer_lag(settings: EventSettings, group: str, topics: list[str]) -> dict[str, int]:
     """Per topic, how many messages the group has not committed past yet."""
-    consumer = await started(
+    consumer = await kafka.started(
         lambda: kafka.consumer(settings, group=group, client_id="shopgraph-lag"), settings, attempts=ATTEMPTS
     )
     try:

@@ -23,7 +23,7 @@ import stamina
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, Select, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from events.envelope import CONTENT_TYPE
@@ -91,12 +91,7 @@ class Relay:
 
     async def _claim(self, session: AsyncSession) -> Sequence[Row[tuple[int, str, str, str]]]:
         o = self.outbox
-        oldest = (
-            select(o.c.seq, o.c.topic, o.c.partition_key, o.c.payload)
-            .where(o.c.sent_at.is_(None))
-            .order_by(o.c.seq)
-            .limit(self.settings.relay_batch_size)
-        )
+        oldest = publishable(o).where(o.c.sent_at.is_(None)).limit(self.settings.relay_batch_size)
         if not self.shared:
             return (await session.execute(oldest)).all()
         rows = (await session.execute(oldest.with_for_update(skip_locked=True))).all()
@@ -132,6 +127,11 @@ class Relay:
         cutoff = utcnow() - timedelta(days=self.settings.retention_days)
         async with self.writer.begin() as session:
             await session.execute(delete(self.outbox).where(self.outbox.c.sent_at < cutoff))
+
+
+def publishable(outbox: Table) -> Select[tuple[int, str, str, str]]:
+    """What publishing outbox rows takes, oldest first."""
+    return select(outbox.c.seq, outbox.c.topic, outbox.c.partition_key, outbox.c.payload).order_by(outbox.c.seq)
 
 
 @dataclass(frozen=True, slots=True)

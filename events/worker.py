@@ -2,12 +2,9 @@
 handles, in one process beside the subgraph's API process (``shopgraph worker NAME``)."""
 
 import asyncio
-from collections.abc import Callable, Mapping
-from typing import Protocol, TypeVar
+from collections.abc import Mapping
 
-import stamina
 import structlog
-from aiokafka.errors import KafkaError
 
 from events import kafka
 from events.consumer import ConsumerRunner, Handler
@@ -17,31 +14,6 @@ from events.store import EventStore
 from resolvers.db import create_engine
 
 log = structlog.get_logger(__name__)
-
-
-class Client(Protocol):
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-
-
-C = TypeVar("C", bound=Client)
-
-
-async def started(make: Callable[[], C], settings: EventSettings, *, attempts: int | None = None) -> C:
-    """A started Kafka client, waiting with backoff while the broker is unreachable (for ever,
-    unless ``attempts`` says how often to try). A client whose start failed is not reused:
-    aiokafka wants a fresh one."""
-    async for attempt in stamina.retry_context(
-        on=KafkaError, attempts=attempts, timeout=None, wait_max=settings.retry_max_seconds
-    ):
-        with attempt:
-            client = make()
-            try:
-                await client.start()
-            except BaseException:
-                await client.stop()
-                raise
-    return client
 
 
 async def run_worker(
@@ -59,13 +31,13 @@ async def run_worker(
     runner = ConsumerRunner(store, engine, settings, handlers)
     producer = consumer = None
     try:
-        producer = await started(lambda: kafka.producer(settings, client_id=client_id), settings)
+        producer = await kafka.started(lambda: kafka.producer(settings, client_id=client_id), settings)
         work = []
         if relay:
             work.append(Relay(store, engine, settings).run(producer))
         if consume and handlers:
             await kafka.wait_for_topics(settings, [*runner.topics, runner.dead_letters])
-            consumer = await started(
+            consumer = await kafka.started(
                 lambda: kafka.consumer(settings, *runner.topics, group=runner.group, client_id=client_id), settings
             )
             work.append(runner.run(consumer, producer))

@@ -11,14 +11,15 @@ from aiokafka import ConsumerRecord
 from sqlalchemy import func, select
 
 from devstack.broker import Broker
+from events.consumer import PoisonEvent
 from events.contracts import registry
 from events.envelope import decode, new_event
 from events.settings import EventSettings
 from shopgraph.registry import event_store
 from subgraphs.carts.tables import CartLineRow
 from subgraphs.catalog import handlers as catalog_handlers
-from subgraphs.catalog.tables import EVENTS as CATALOG_EVENTS
-from subgraphs.catalog.tables import ProductOrderDayRow
+from subgraphs.catalog import published as catalog_published
+from subgraphs.catalog.tables import ProductOrderDayRow, ProductRow
 from tests.support import factories
 from tests.support.graphql import TENANT, data
 from tests.support.kafka import collect, eventually, send, worker
@@ -37,6 +38,18 @@ def by_key(messages: list[ConsumerRecord[bytes, bytes]]) -> dict[str, list[Any]]
         assert message.key == event.aggregate_id.encode()
         prices[event.aggregate_id].append(event.data["price"]["amount"])
     return dict(prices)
+
+
+async def reprice(stack: Any, products: list[ProductRow], amount: int, *, description: str = "") -> None:
+    """One ``product.updated`` per product in one transaction, as the catalog writes it, but
+    past the mutation's checks (so a description may be too large for Kafka)."""
+    async with stack.runtime("catalog").writer.begin() as session:
+        for product in products:
+            row = await session.get(ProductRow, product.id)
+            assert row is not None
+            row.price_amount, row.description = amount, description
+            await session.flush()
+            await catalog_published.product_updated(session, row, ["price"])
 
 
 async def unsent(stack: Any, name: str) -> int:
@@ -87,24 +100,7 @@ async def test_two_relays_share_one_postgresql_outbox_without_duplicates_or_reor
         pytest.skip("several relays per outbox is a PostgreSQL feature; SQLite runs one")
     products = [await factories.product(stack) for _ in range(20)]
     for amount in range(1, 51):
-        async with stack.runtime("catalog").writer.begin() as session:
-            for product in products:
-                await CATALOG_EVENTS.emit(
-                    session,
-                    "product.updated",
-                    tenant=TENANT,
-                    aggregate_id=product.id,
-                    data={
-                        "productId": product.id,
-                        "sku": product.sku,
-                        "name": product.name,
-                        "description": "",
-                        "price": {"amount": amount, "currency": "USD"},
-                        "categoryId": None,
-                        "active": True,
-                        "changed": ["price"],
-                    },
-                )
+        await reprice(stack, products, amount)
     small_batches = event_settings.model_copy(update={"relay_batch_size": 50})
 
     async with (
@@ -220,15 +216,18 @@ async def test_events_that_cannot_be_handled_go_to_the_dead_letter_topic_and_the
     assert [decode(p.encode()).data["cause"] for p in payloads] == ["shopper", "product_archived"]
 
 
-async def test_a_failing_handler_is_retried_then_dead_lettered_and_a_retried_success_counts_once(
+async def test_a_failing_handler_is_retried_a_poisoned_or_exhausted_event_dead_lettered_a_success_counted_once(
     stack: Any, database_urls: dict[str, str], event_settings: EventSettings
 ) -> None:
     mug = await factories.product(stack)
-    flaky, doomed, after = [await factories.order(stack, f"u{i}", product_ids=[mug.id]) for i in range(3)]
+    flaky, doomed, poisoned, after = [await factories.order(stack, f"u{i}", product_ids=[mug.id]) for i in range(4)]
     failures: defaultdict[str, int] = defaultdict(int)
 
     async def unreliable(event: Any, session: Any) -> None:
         await catalog_handlers.count_order(event, session)  # undone when this attempt fails
+        if event.aggregate_id == poisoned.id:
+            failures[poisoned.id] += 1
+            raise PoisonEvent("this order can never be counted")
         if event.aggregate_id == doomed.id or (event.aggregate_id == flaky.id and failures[flaky.id] < 2):
             failures[event.aggregate_id] += 1
             raise RuntimeError(f"cannot handle {event.aggregate_id} yet")
@@ -237,7 +236,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_and_a_retried_suc
         worker("orders", database_urls["orders"], event_settings, consume=False),
         worker("catalog", database_urls["catalog"], event_settings, relay=False, handled={"order.created": unreliable}),
     ):
-        [dead] = await collect(event_settings, "catalog.dead-letter", count=1)
+        dead_letters = await collect(event_settings, "catalog.dead-letter", count=2)
 
         async def counted() -> int:
             async with stack.runtime("catalog").db() as session:
@@ -245,11 +244,13 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_and_a_retried_suc
 
         await eventually(counted, lambda n: n == 2)
 
-    headers = dict(dead.headers)
-    assert decode(dead.value).aggregate_id == doomed.id
-    assert headers["dead-letter.attempts"] == str(event_settings.handler_attempts).encode()
-    assert headers["dead-letter.reason"] == f"RuntimeError: cannot handle {doomed.id} yet".encode()
-    assert failures == {flaky.id: 2, doomed.id: event_settings.handler_attempts}
+    dead = {decode(m.value).aggregate_id: dict(m.headers) for m in dead_letters}
+    assert set(dead) == {doomed.id, poisoned.id}
+    assert dead[doomed.id]["dead-letter.attempts"] == str(event_settings.handler_attempts).encode()
+    assert dead[doomed.id]["dead-letter.reason"] == f"RuntimeError: cannot handle {doomed.id} yet".encode()
+    assert dead[poisoned.id]["dead-letter.attempts"] == b"1"  # not retried
+    assert dead[poisoned.id]["dead-letter.reason"] == b"PoisonEvent: this order can never be counted"
+    assert failures == {flaky.id: 2, doomed.id: event_settings.handler_attempts, poisoned.id: 1}
     assert after.id not in failures
 
 
@@ -257,24 +258,9 @@ async def test_an_event_kafka_refuses_holds_its_aggregate_while_the_others_flow(
     stack: Any, database_urls: dict[str, str], event_settings: EventSettings
 ) -> None:
     big, small = await factories.product(stack), await factories.product(stack)
-
-    async def update(product: Any, description: str, amount: int) -> None:
-        data = {
-            "productId": product.id,
-            "sku": product.sku,
-            "name": product.name,
-            "description": description,
-            "price": {"amount": amount, "currency": "USD"},
-            "categoryId": None,
-            "active": True,
-            "changed": ["price"],
-        }
-        async with stack.runtime("catalog").writer.begin() as session:
-            await CATALOG_EVENTS.emit(session, "product.updated", tenant=TENANT, aggregate_id=product.id, data=data)
-
-    await update(big, "x" * 2_000_000, 1)  # over Kafka's default message size
-    await update(big, "", 2)
-    await update(small, "", 3)
+    await reprice(stack, [big], 1, description="x" * 2_000_000)  # over Kafka's default message size
+    await reprice(stack, [big], 2)
+    await reprice(stack, [small], 3)
 
     async with worker("catalog", database_urls["catalog"], event_settings, consume=False):
         updates = await collect(event_settings, "product.updated", count=1)

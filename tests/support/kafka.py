@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager, suppress
 from typing import TypeVar
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from events import kafka
 from events.consumer import Handler
+from events.operations import follow
 from events.settings import EventSettings
-from events.worker import run_worker, started
+from events.worker import run_worker
 from shopgraph.registry import event_store, handlers
 
 T = TypeVar("T")
@@ -41,34 +42,33 @@ def fast_settings(bootstrap_servers: str, **overrides: object) -> EventSettings:
 async def collect(
     settings: EventSettings, topic: str, *, count: int, within: float = 30.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """The first ``count`` messages of ``topic`` in partition order, or fails after ``within`` seconds;
-    waits a little longer to catch any message beyond ``count`` (a duplicate, say)."""
-    consumer = await started(lambda: kafka.consumer(settings, group=None, client_id="test-reader"), settings)
+    """The first ``count`` messages of ``topic``, read as ``shopgraph events tail`` reads them,
+    or fails after ``within`` seconds; waits half a second more to catch any message beyond
+    ``count`` (a duplicate, say)."""
+    loop = asyncio.get_running_loop()
+    limit = loop.time() + within
+    messages: list[ConsumerRecord[bytes, bytes]] = []
+    stream = follow(settings, topic, from_beginning=True)
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        messages: list[ConsumerRecord[bytes, bytes]] = []
-        deadline = asyncio.get_running_loop().time() + within
-        settle_until: float | None = None
         while True:
-            now = asyncio.get_running_loop().time()
-            if settle_until is None and len(messages) >= count:
-                settle_until = now + 0.5
-            if settle_until is not None and now > settle_until:
-                return messages
-            if now > deadline:
-                raise AssertionError(f"{topic}: {len(messages)} of {count} messages after {within}s")
-            for batch in (await consumer.getmany(timeout_ms=100)).values():
-                messages.extend(batch)
+            try:
+                async with asyncio.timeout_at(limit):
+                    messages.append(await anext(stream))
+            except TimeoutError:
+                if len(messages) >= count:
+                    return messages
+                raise AssertionError(f"{topic}: {len(messages)} of {count} messages after {within}s") from None
+            if len(messages) == count:
+                limit = loop.time() + 0.5
     finally:
-        await consumer.stop()
+        await stream.aclose()
 
 
 async def send(settings: EventSettings, topic: str, values: Sequence[tuple[bytes, bytes | None]]) -> None:
     """Writes raw (key, value) messages to a topic, as a foreign or broken producer might."""
-    producer: AIOKafkaProducer = await started(lambda: kafka.producer(settings, client_id="test-writer"), settings)
+    producer: AIOKafkaProducer = await kafka.started(
+        lambda: kafka.producer(settings, client_id="test-writer"), settings
+    )
     try:
         deliveries = [await producer.send(topic, value, key=key) for key, value in values]
         await asyncio.gather(*deliveries)
