@@ -4,7 +4,9 @@ start it on 127.0.0.1 and create every topic up front.
 
 Two habits of Tansu shape this module: when its port is taken it stays running without
 listening, so the port is checked first; and it keeps nothing, so whoever starts it creates
-the topics.
+the topics. A client that reconnects to a restarted Tansu before its topics are created again
+may have events acknowledged into nothing, so tests that take Kafka away cut the connection
+in front of the broker (``advertised_port``) instead of restarting it.
 """
 
 import asyncio
@@ -38,8 +40,12 @@ def binary() -> Path:
 class Broker:
     """One Tansu process on ``port``; ``start`` returns once the topics exist."""
 
-    def __init__(self, port: int, topics: Sequence[str], *, log: Path | None = None) -> None:
+    def __init__(
+        self, port: int, topics: Sequence[str], *, log: Path | None = None, advertised_port: int | None = None
+    ) -> None:
+        """``advertised_port`` is where clients are told to connect (a proxy in front, say)."""
         self.port = port
+        self.advertised_port = advertised_port or port
         self.topics = list(topics)
         self.log = log
         self.process: asyncio.subprocess.Process | None = None
@@ -52,7 +58,8 @@ class Broker:
         if not await _port_is_free(self.port):
             raise RuntimeError(f"port {self.port} is taken; Tansu would linger there without listening")
         listener = f"tcp://{self.bootstrap_servers}"
-        command = [str(binary()), "broker", "--listener-url", listener, "--advertised-listener-url", listener]
+        advertised = f"tcp://{HOST}:{self.advertised_port}"
+        command = [str(binary()), "broker", "--listener-url", listener, "--advertised-listener-url", advertised]
         # The child keeps its own copy of the log's descriptor; ours closes at once.
         with self.log.open("ab") if self.log else open(os.devnull, "wb") as output:  # noqa: ASYNC230
             self.process = await asyncio.create_subprocess_exec(

@@ -14,6 +14,7 @@ What goes wrong is sorted three ways:
 The dead-letter message keeps the original key and value and says why in its headers.
 """
 
+import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,13 +23,14 @@ from datetime import timedelta
 
 import stamina
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import IllegalStateError, KafkaError
 from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from events.envelope import Event, InvalidEvent, decode
+from events.kafka import Producers
 from events.settings import EventSettings, dead_letter_topic
 from events.store import EventStore
 from resolvers.db import utcnow, writer
@@ -59,27 +61,28 @@ class ConsumerRunner:
     def topics(self) -> list[str]:
         return list(self.handlers)
 
-    async def run(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
-        """Consumes until cancelled; ``consumer`` is started and subscribed to ``topics``."""
+    async def run(self, consumer: AIOKafkaConsumer, producers: Producers) -> None:
+        """Consumes until cancelled; ``consumer`` is started and subscribed to ``topics``, and
+        ``producers`` writes the dead letters."""
         purged_at = -math.inf
         while True:
             async for attempt in stamina.retry_context(
                 on=_unreachable, attempts=None, timeout=None, wait_max=self.settings.retry_max_seconds
             ):
                 with attempt:
-                    await self.consume_once(consumer, producer)
+                    await self.consume_once(consumer, producers)
                     if time.monotonic() - purged_at > PURGE_EVERY_SECONDS:
                         await self.purge()
                         purged_at = time.monotonic()
 
-    async def consume_once(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
+    async def consume_once(self, consumer: AIOKafkaConsumer, producers: Producers) -> None:
         """Handles one fetched batch, committing each partition's offset after its events."""
         batches = await consumer.getmany(timeout_ms=1000)
         unhandled = dict(batches)
         try:
             for partition, messages in batches.items():
                 for index, message in enumerate(messages):
-                    await self.handle(message, producer)
+                    await self.handle(message, producers)
                     unhandled[partition] = messages[index + 1 :]
                 await consumer.commit({partition: messages[-1].offset + 1})
         finally:
@@ -91,13 +94,13 @@ class ConsumerRunner:
                     with suppress(IllegalStateError):
                         consumer.seek(partition, rest[0].offset)
 
-    async def handle(self, message: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer) -> None:
+    async def handle(self, message: ConsumerRecord[bytes, bytes], producers: Producers) -> None:
         try:
             event = decode(message.value)
             if event.topic != message.topic:
                 raise InvalidEvent(f"a {event.type} event on topic {message.topic}")
         except InvalidEvent as exc:
-            await self._dead_letter(producer, message, str(exc), attempts=0)
+            await self._dead_letter(producers, message, str(exc), attempts=0)
             return
         attempts = 0
         try:
@@ -114,7 +117,7 @@ class ConsumerRunner:
         except Exception as exc:
             if _unreachable(exc):
                 raise
-            await self._dead_letter(producer, message, f"{type(exc).__name__}: {exc}", attempts=attempts)
+            await self._dead_letter(producers, message, f"{type(exc).__name__}: {exc}", attempts=attempts)
 
     async def _apply(self, event: Event, handler: Handler) -> None:
         async with self.writer.begin() as session:
@@ -124,7 +127,7 @@ class ConsumerRunner:
                 log.info("event already handled", event_id=event.id, type=event.type)
 
     async def _dead_letter(
-        self, producer: AIOKafkaProducer, message: ConsumerRecord[bytes, bytes], reason: str, *, attempts: int
+        self, producers: Producers, message: ConsumerRecord[bytes, bytes], reason: str, *, attempts: int
     ) -> None:
         headers = [
             *message.headers,
@@ -135,7 +138,13 @@ class ConsumerRunner:
             ("dead-letter.offset", str(message.offset).encode()),
             ("dead-letter.attempts", str(attempts).encode()),
         ]
-        await producer.send_and_wait(self.dead_letters, message.value, key=message.key, headers=headers)
+        producer = await producers.get()
+        try:
+            async with asyncio.timeout(2 * self.settings.request_timeout_ms / 1000):
+                await producer.send_and_wait(self.dead_letters, message.value, key=message.key, headers=headers)
+        except (KafkaError, TimeoutError):
+            await producers.discard()  # and the event is handled again after the back-off
+            raise
         log.error(
             "event dead-lettered",
             topic=message.topic,

@@ -72,6 +72,28 @@ async def started(make: Callable[[], C], settings: EventSettings, *, attempts: i
     return client
 
 
+class Producers:
+    """One producer, started when first needed and replaced after Kafka failed it. aiokafka's
+    producer does not always come back when the broker restarts (with the local broker, sends
+    after a restart were seen never to complete); a fresh one does."""
+
+    def __init__(self, settings: EventSettings, *, client_id: str) -> None:
+        self.settings = settings
+        self.client_id = client_id
+        self._current: AIOKafkaProducer | None = None
+
+    async def get(self) -> AIOKafkaProducer:
+        if self._current is None:
+            self._current = await started(lambda: producer(self.settings, client_id=self.client_id), self.settings)
+        return self._current
+
+    async def discard(self) -> None:
+        """Stops the current producer; the next ``get`` starts a new one."""
+        current, self._current = self._current, None
+        if current is not None:
+            await current.stop()
+
+
 @asynccontextmanager
 async def admin(settings: EventSettings) -> AsyncIterator[AIOKafkaAdminClient]:
     client = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="shopgraph-admin")

@@ -55,7 +55,7 @@ async def replay(store: EventStore, engine: AsyncEngine, settings: EventSettings
         lambda: kafka.producer(settings, client_id="shopgraph-replay"), settings, attempts=ATTEMPTS
     )
     try:
-        delivery = await publish(producer, rows)
+        delivery = await publish(producer, rows, within=2 * settings.request_timeout_ms / 1000)
     finally:
         await producer.stop()
     problem = delivery.retry or next(iter(delivery.refused.values()), None)

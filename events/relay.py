@@ -27,6 +27,7 @@ from sqlalchemy import Row, Select, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from events.envelope import CONTENT_TYPE
+from events.kafka import Producers
 from events.settings import EventSettings
 from events.store import EventStore
 from resolvers.db import session_factory, utcnow, writer
@@ -44,17 +45,25 @@ class Relay:
         self.writer = writer(engine)
         self.shared = engine.dialect.name == "postgresql"
         self.reported: set[int] = set()
+        # Kafka answers or fails a batch within its request timeout; past twice that, the
+        # producer is stuck and the batch is given up (and sent again by a fresh producer).
+        self.patience = 2 * settings.request_timeout_ms / 1000
 
-    async def run(self, producer: AIOKafkaProducer) -> None:
+    async def run(self, producers: Producers) -> None:
         """Relays until cancelled. Any failure (Kafka or the database unreachable) is logged
-        and retried with exponential backoff and jitter; nothing is lost meanwhile."""
+        and retried with exponential backoff and jitter; nothing is lost meanwhile. After
+        Kafka failed a batch, the next one goes through a fresh producer."""
         purged_at = -math.inf
         while True:
             async for attempt in stamina.retry_context(
                 on=Exception, attempts=None, timeout=None, wait_max=self.settings.retry_max_seconds
             ):
                 with attempt:
-                    published = await self.relay_once(producer)
+                    try:
+                        published = await self.relay_once(await producers.get())
+                    except KafkaError:
+                        await producers.discard()
+                        raise
                     if time.monotonic() - purged_at > PURGE_EVERY_SECONDS:
                         await self.purge()
                         purged_at = time.monotonic()
@@ -69,14 +78,14 @@ class Relay:
             # The row locks must last until the batch is marked sent: one transaction.
             async with self.writer.begin() as session:
                 batch = await self._claim(session)
-                delivery = await publish(producer, batch)
+                delivery = await publish(producer, batch, within=self.patience)
                 await self._mark_sent(session, delivery.sent)
         else:
             # SQLite: reading in a transaction of its own keeps the write lock free while
             # Kafka answers, so mutations never wait for the broker.
             async with self.reader.begin() as session:
                 batch = await self._claim(session)
-            delivery = await publish(producer, batch)
+            delivery = await publish(producer, batch, within=self.patience)
             if delivery.sent:
                 async with self.writer.begin() as session:
                     await self._mark_sent(session, delivery.sent)
@@ -145,11 +154,24 @@ class Delivery:
     refused: dict[int, Exception]
 
 
-async def publish(producer: AIOKafkaProducer, rows: Sequence[Row[tuple[int, str, str, str]]]) -> Delivery:
-    """Sends ``rows`` (in ``seq`` order) and waits for Kafka's acknowledgements. Once one of an
-    aggregate's events is not acknowledged, its later ones are not marked sent either, so they
-    are sent again after it. Keeping them in order when Kafka acknowledged a later one anyway
-    is the idempotent producer's part (see ``EventSettings.idempotent_producer``)."""
+async def publish(
+    producer: AIOKafkaProducer, rows: Sequence[Row[tuple[int, str, str, str]]], *, within: float
+) -> Delivery:
+    """Sends ``rows`` (in ``seq`` order) and waits for Kafka's acknowledgements, ``within``
+    seconds at most (then none is marked sent). Once one of an aggregate's events is not
+    acknowledged, its later ones are not marked sent either, so they are sent again after it.
+    Keeping them in order when Kafka acknowledged a later one anyway is the idempotent
+    producer's part (see ``EventSettings.idempotent_producer``)."""
+    try:
+        async with asyncio.timeout(within):
+            return await _publish(producer, rows)
+    except TimeoutError:
+        error = KafkaTimeoutError(f"no acknowledgement within {within:.0f}s")
+        log.warning("kafka did not take events", sent=0, unsent=len(rows), error=repr(error))
+        return Delivery([], error, {})
+
+
+async def _publish(producer: AIOKafkaProducer, rows: Sequence[Row[tuple[int, str, str, str]]]) -> Delivery:
     pending = []
     # Per aggregate, its first event not delivered: nothing after it is sent or marked.
     held: dict[str, int] = {}

@@ -29,23 +29,22 @@ async def run_worker(
     engine = create_engine(database_url)
     client_id = f"shopgraph-{store.subgraph}"
     runner = ConsumerRunner(store, engine, settings, handlers)
-    producer = consumer = None
+    producers = kafka.Producers(settings, client_id=client_id)
+    consumer = None
     try:
-        producer = await kafka.started(lambda: kafka.producer(settings, client_id=client_id), settings)
         work = []
         if relay:
-            work.append(Relay(store, engine, settings).run(producer))
+            work.append(Relay(store, engine, settings).run(producers))
         if consume and handlers:
             await kafka.wait_for_topics(settings, [*runner.topics, runner.dead_letters])
             consumer = await kafka.started(
                 lambda: kafka.consumer(settings, *runner.topics, group=runner.group, client_id=client_id), settings
             )
-            work.append(runner.run(consumer, producer))
+            work.append(runner.run(consumer, producers))
         log.info("worker started", subgraph=store.subgraph, relay=relay, topics=runner.topics if consume else [])
         await asyncio.gather(*work)
     finally:
         if consumer is not None:
             await consumer.stop()
-        if producer is not None:
-            await producer.stop()
+        await producers.discard()
         await engine.dispose()

@@ -5,16 +5,18 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from devstack.broker import Broker
 from events import kafka
 from events.consumer import Handler
 from events.operations import follow
 from events.settings import EventSettings
 from events.worker import run_worker
-from shopgraph.registry import event_store, handlers
+from shopgraph.registry import event_store, handlers, topics
 
 T = TypeVar("T")
 
@@ -24,6 +26,61 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+class Switch:
+    """A TCP proxy in front of the broker, which tells clients to connect through it: turning
+    it off is Kafka going down for its clients (connections cut, new ones refused), and
+    turning it on brings Kafka back with everything it held, as a restarted Kafka would. The
+    local broker itself forgets everything when it restarts."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.server: asyncio.Server | None = None
+        self.links: set[asyncio.StreamWriter] = set()
+
+    async def on(self) -> None:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", self.port)
+
+    async def off(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in list(self.links):
+            writer.close()
+        await self.server.wait_closed()
+
+    async def _link(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        broker_reader, broker_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.links.update((client_writer, broker_writer))
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with suppress(OSError):
+                while chunk := await reader.read(65536):
+                    writer.write(chunk)
+                    await writer.drain()
+            writer.close()
+
+        try:
+            await asyncio.gather(pipe(client_reader, broker_writer), pipe(broker_reader, client_writer))
+        finally:
+            self.links.difference_update((client_writer, broker_writer))
+
+
+@asynccontextmanager
+async def switched_broker(log: Path) -> AsyncIterator[tuple[EventSettings, Switch]]:
+    """A fresh local broker that clients reach only through a ``Switch``."""
+    broker_port = free_port()
+    switch = Switch(broker_port)
+    await switch.on()
+    broker = Broker(broker_port, topics(), log=log, advertised_port=switch.port)
+    await broker.start()
+    try:
+        yield fast_settings(f"127.0.0.1:{switch.port}"), switch
+    finally:
+        await broker.stop()
+        if switch.server is not None and switch.server.is_serving():
+            await switch.off()
 
 
 def fast_settings(bootstrap_servers: str, **overrides: object) -> EventSettings:
