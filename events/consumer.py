@@ -113,13 +113,14 @@ class ConsumerRunner:
             ):
                 with attempt:
                     attempts = attempt.num
-                    await self._apply(event, self.handlers[message.topic])
+                    await self.apply(event, self.handlers[message.topic])
         except Exception as exc:
             if _unreachable(exc):
                 raise
             await self._dead_letter(producers, message, f"{type(exc).__name__}: {exc}", attempts=attempts)
 
-    async def _apply(self, event: Event, handler: Handler) -> None:
+    async def apply(self, event: Event, handler: Handler) -> None:
+        """Handles one event in one transaction with its inbox row: once in effect."""
         async with self.writer.begin() as session:
             if await self.store.first_sight(session, event):
                 await handler(event, session)

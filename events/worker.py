@@ -2,16 +2,20 @@
 handles, in one process beside the subgraph's API process (``shopgraph worker NAME``)."""
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events import kafka
 from events.consumer import ConsumerRunner, Handler
+from events.jobs import Job, run_job
 from events.relay import Relay
 from events.settings import EventSettings
 from events.store import EventStore
 from resolvers.db import create_engine
+
+MakeJobs = Callable[[AsyncEngine], Sequence[Job]]
 
 log = structlog.get_logger(__name__)
 
@@ -24,8 +28,10 @@ async def run_worker(
     *,
     relay: bool = True,
     consume: bool = True,
+    jobs: MakeJobs | None = None,
 ) -> None:
-    """Runs until cancelled, then closes its Kafka clients and database connections."""
+    """Runs until cancelled, then closes its Kafka clients and database connections.
+    ``jobs`` makes the subgraph's periodic jobs on the worker's engine."""
     engine = create_engine(database_url)
     client_id = f"shopgraph-{store.subgraph}"
     runner = ConsumerRunner(store, engine, settings, handlers)
@@ -41,6 +47,8 @@ async def run_worker(
                 lambda: kafka.consumer(settings, *runner.topics, group=runner.group, client_id=client_id), settings
             )
             work.append(runner.run(consumer, producers))
+        if jobs is not None:
+            work.extend(run_job(job) for job in jobs(engine))
         log.info("worker started", subgraph=store.subgraph, relay=relay, topics=runner.topics if consume else [])
         await asyncio.gather(*work)
     finally:

@@ -1,8 +1,7 @@
 """``create_subgraph_app``: the one setup function every subgraph's app factory calls."""
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -10,41 +9,27 @@ import orjson
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from purgatory import AsyncCircuitBreakerFactory
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.routing import BaseRoute, Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from resolvers import scopes
 from resolvers.auth import TokenVerifier
 from resolvers.context import TENANT_HEADER, Context
 from resolvers.db import create_engine, session_factory, writer
 from resolvers.errors import ShopgraphError, to_graphql_error
 from resolvers.internal import install_problem_responses
+from resolvers.runtime import Runtime, runtime_of
 from resolvers.schema import SubgraphSchema
+from resolvers.service_tokens import ServiceTokens
 from resolvers.settings import SubgraphSettings
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Runtime:
-    """What lives as long as the process: built in the lifespan, torn down after it."""
-
-    settings: SubgraphSettings
-    engine: AsyncEngine
-    db: async_sessionmaker[AsyncSession]
-    writer: async_sessionmaker[AsyncSession]
-    http: httpx.AsyncClient
-    verifier: TokenVerifier
-
-
-def runtime_of(request: Request | WebSocket) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 MakeLoaders = Callable[[Context[Any], Runtime], Any]
@@ -65,6 +50,7 @@ class SubgraphGraphQL(GraphQL[Context[Any], None]):
             writer=runtime.writer,
             tenant_header=request.headers.get(TENANT_HEADER),
             default_tenant=runtime.settings.default_tenant,
+            runtime=runtime,
         )
         try:
             context.verified_caller = await runtime.verifier.caller_from_header(request.headers.get("authorization"))
@@ -96,17 +82,20 @@ def create_subgraph_app(
     *,
     routes: Sequence[BaseRoute] = (),
     http_transport: httpx.AsyncBaseTransport | None = None,
+    extra: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
 ) -> FastAPI:
     """Builds one subgraph's app. Nothing connects until the lifespan starts.
 
     ``http_transport`` replaces the network under the outgoing HTTP client (JWKS, calls to
-    other services); tests use it to reach in-process apps.
+    other services); tests use it to reach in-process apps. ``extra`` opens what only this
+    subgraph needs for the life of the process (the payments' Stripe client), kept as
+    ``Runtime.extra``.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, echo=settings.sql_echo)
-        async with httpx.AsyncClient(transport=http_transport) as http:
+        async with httpx.AsyncClient(transport=http_transport) as http, AsyncExitStack() as resources:
             runtime = Runtime(
                 settings=settings,
                 engine=engine,
@@ -119,6 +108,17 @@ def create_subgraph_app(
                     audience=settings.oidc_audience,
                     http=http,
                 ),
+                service_tokens=ServiceTokens(
+                    http,
+                    token_url=settings.token_url,
+                    client_id=settings.service_client_id,
+                    client_secret=settings.service_client_secret,
+                    scope=scopes.SERVICES_INTERNAL,
+                ),
+                breakers=AsyncCircuitBreakerFactory(
+                    default_threshold=settings.breaker_threshold, default_ttl=settings.breaker_seconds
+                ),
+                extra=await resources.enter_async_context(extra()) if extra else None,
             )
             log.info("subgraph started", subgraph=settings.name, port=settings.port)
             app.state.runtime = runtime

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from resolvers.auth import Caller
 from resolvers.db import is_unique_violation
 from resolvers.errors import BadUserInput, Conflict, Forbidden, ShopgraphError, Unauthenticated
+from resolvers.runtime import Runtime
 
 L = TypeVar("L")
 log = structlog.get_logger(__name__)
@@ -24,7 +25,8 @@ TENANT_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 @dataclass(slots=True)
 class Context(Generic[L]):
     """Built per request by the GraphQL app; loaders are per request so no request ever sees
-    another's cached rows.
+    another's cached rows. ``runtime`` is what the process holds (its clients of other
+    services among it).
 
     Token and tenant problems are kept and raised when a resolver first needs the caller or
     the tenant, so they come back as GraphQL errors with a code rather than as a failed HTTP
@@ -35,6 +37,7 @@ class Context(Generic[L]):
     writer: async_sessionmaker[AsyncSession]
     tenant_header: str | None
     default_tenant: str | None
+    runtime: Runtime
     verified_caller: Caller | None = None
     auth_error: ShopgraphError | None = None
     loaders: L = field(init=False)

@@ -6,6 +6,12 @@
     ├── Unauthenticated            UNAUTHENTICATED  no valid token where one is needed
     ├── Forbidden                  FORBIDDEN        a valid token that may not do this
     ├── Conflict                   CONFLICT         the request contradicts current state
+    │   ├── CartEmpty              CART_EMPTY       checkout of a cart with nothing in it
+    │   ├── ProductUnavailable     PRODUCT_UNAVAILABLE  a product is archived or unknown
+    │   ├── PriceChanged           PRICE_CHANGED    the total differs from the one shown
+    │   ├── InsufficientStock      INSUFFICIENT_STOCK   fewer units available than asked
+    │   ├── InvalidTransition      INVALID_STATUS   the object's status does not allow it
+    │   └── RefundExceedsCaptured  REFUND_EXCEEDS_CAPTURED  more back than was taken
     └── Unavailable                SERVICE_UNAVAILABLE  a service we depend on did not answer
 
 Domain services raise these without knowing about GraphQL. ``to_graphql_error``, applied by
@@ -54,8 +60,48 @@ class Conflict(ShopgraphError):
     code = "CONFLICT"
 
 
+class CartEmpty(Conflict):
+    code = "CART_EMPTY"
+
+
+class ProductUnavailable(Conflict):
+    code = "PRODUCT_UNAVAILABLE"
+
+
+class PriceChanged(Conflict):
+    code = "PRICE_CHANGED"
+
+
+class InsufficientStock(Conflict):
+    code = "INSUFFICIENT_STOCK"
+
+
+class InvalidTransition(Conflict):
+    code = "INVALID_STATUS"
+
+
+class RefundExceedsCaptured(Conflict):
+    code = "REFUND_EXCEEDS_CAPTURED"
+
+
 class Unavailable(ShopgraphError):
     code = "SERVICE_UNAVAILABLE"
+
+
+def _codes(cls: type[ShopgraphError]) -> dict[str, type[ShopgraphError]]:
+    found = {cls.code: cls}
+    for sub in cls.__subclasses__():
+        found.update(_codes(sub))
+    return found
+
+
+def error_for(code: str, message: str, **extensions: Any) -> ShopgraphError:
+    """The error a code names, as another service reported it; an unknown code is our own
+    service failing, which the caller cannot act on."""
+    cls = _codes(ShopgraphError).get(code)
+    if cls is None or cls is ShopgraphError:
+        return Unavailable(message, **extensions)
+    return cls(message, **extensions)
 
 
 def _is_request_error(original: BaseException | None) -> bool:

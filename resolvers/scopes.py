@@ -30,4 +30,8 @@ SCOPES: Final[dict[str, str]] = {
     PAYMENTS_REFUND: "refund payments",
 }
 
+# Held by service accounts only (client credentials), never offered to people: it opens the
+# internal endpoints services call each other on.
+SERVICES_INTERNAL: Final = "services:internal"
+
 SHOPPER_SCOPES: Final = (USERS_READ, CARTS_WRITE, ORDERS_READ, ORDERS_WRITE, PAYMENTS_READ)

@@ -6,6 +6,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
+DEVELOPMENT_SERVICE_SECRET = "shopgraph-services-secret"
 
 
 class SubgraphSettings(BaseSettings):
@@ -21,6 +22,15 @@ class SubgraphSettings(BaseSettings):
     oidc_issuer: str = "http://127.0.0.1:4010"
     oidc_audience: str = "shopgraph"
     jwks_url: str = "http://127.0.0.1:4010/.well-known/jwks.json"
+    # How this subgraph signs its calls to other services (OAuth client credentials).
+    token_url: str = "http://127.0.0.1:4010/token"
+    service_client_id: str = "shopgraph-services"
+    service_client_secret: str = DEVELOPMENT_SERVICE_SECRET
+    # Each internal call waits this long per attempt; a breaker opens after this many failed
+    # calls in a row and stays open this long.
+    service_timeout_seconds: float = 2.0
+    breaker_threshold: int = 5
+    breaker_seconds: float = 10.0
     # Lets GraphiQL users omit X-Tenant-Id while exploring; a production request must name
     # its tenant, so the validator below refuses a default there.
     default_tenant: str | None = None
@@ -37,4 +47,6 @@ class SubgraphSettings(BaseSettings):
                 raise ValueError("default_tenant is for development; production requests name their tenant")
             if self.database_url.startswith("sqlite"):
                 raise ValueError("production needs a server database, not SQLite")
+            if self.service_client_secret == DEVELOPMENT_SERVICE_SECRET:
+                raise ValueError("service_client_secret is the local provider's; set the real one")
         return self

@@ -1,5 +1,6 @@
 """Input checks shared by every subgraph, each failing with a BAD_USER_INPUT that names the field."""
 
+import re
 import uuid
 
 from resolvers.errors import BadUserInput
@@ -31,3 +32,43 @@ def is_uuid(value: str) -> bool:
     except (ValueError, AttributeError):
         return False
     return True
+
+
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def email(value: str, *, field: str = "email") -> str:
+    cleaned = text(value, field=field, max_length=254)
+    if not _EMAIL.fullmatch(cleaned):
+        raise BadUserInput(f"{field} is not an email address.", field=field)
+    return cleaned.lower()
+
+
+def optional_text(value: str | None, *, field: str, max_length: int) -> str | None:
+    """Like ``text``, with blank meaning absent."""
+    if value is None or not value.strip():
+        return None
+    return text(value, field=field, max_length=max_length)
+
+
+def country(value: str, *, field: str = "country") -> str:
+    cleaned = value.strip().upper()
+    if not _COUNTRY.fullmatch(cleaned):
+        raise BadUserInput(f"{field} must be an ISO 3166-1 alpha-2 code such as US.", field=field)
+    return cleaned
+
+
+def postal_address(
+    *, recipient: str, line1: str, line2: str | None, city: str, region: str | None, postal_code: str, country_code: str
+) -> dict[str, str | None]:
+    """A postal address's parts, each checked: how profiles and orders both keep one."""
+    return {
+        "recipient": text(recipient, field="recipient", max_length=200),
+        "line1": text(line1, field="line1", max_length=200),
+        "line2": optional_text(line2, field="line2", max_length=200),
+        "city": text(city, field="city", max_length=100),
+        "region": optional_text(region, field="region", max_length=100),
+        "postal_code": text(postal_code, field="postalCode", max_length=20),
+        "country": country(country_code),
+    }

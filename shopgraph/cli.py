@@ -14,6 +14,8 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
+from devstack import smtp
+from devstack import stripe as stripe_server
 from devstack.broker import Broker
 from devstack.oidc import app as oidc_app
 from devstack.oidc.keys import KEY_FILE_NAME, KeyRing
@@ -25,7 +27,7 @@ from resolvers.logging import configure_logging
 from resolvers.migrations import autogenerate, upgrade
 from resolvers.scopes import SCOPES
 from shopgraph import contracts, demo_data, login
-from shopgraph.registry import SUBGRAPHS, app_factory, event_store, handlers, settings_for, topics
+from shopgraph.registry import SUBGRAPHS, app_factory, event_store, handlers, jobs, settings_for, topics
 from shopgraph.system import Ports, SystemConfig, running
 
 app = typer.Typer(help="shopgraph: a GraphQL federated commerce API.", no_args_is_help=True)
@@ -87,7 +89,9 @@ def _until_signalled(work: Coroutine[Any, Any, object]) -> None:
 def worker(
     names: Annotated[list[str] | None, typer.Argument(help=f"Some of: {', '.join(SUBGRAPHS)}; default: all.")] = None,
     relay: Annotated[bool, typer.Option(help="Publish the subgraphs' outboxes to Kafka.")] = True,
-    consume: Annotated[bool, typer.Option(help="Handle the events the subgraphs consume.")] = True,
+    consume: Annotated[
+        bool, typer.Option(help="Handle the events the subgraphs consume, and run their periodic jobs.")
+    ] = True,
 ) -> None:
     """Run event workers: each subgraph's outbox relay and consumers. Production runs one
     process per subgraph (and may run several relays on PostgreSQL); `make run` runs one for all."""
@@ -98,9 +102,17 @@ def worker(
     async def work() -> None:
         async with asyncio.TaskGroup() as group:
             for name in chosen:
-                database_url = settings_for(name).database_url
+                settings = settings_for(name)
                 group.create_task(
-                    run_worker(event_store(name), database_url, events, handlers(name), relay=relay, consume=consume)
+                    run_worker(
+                        event_store(name),
+                        settings.database_url,
+                        events,
+                        handlers(name, settings),
+                        relay=relay,
+                        consume=consume,
+                        jobs=jobs(name, settings) if consume else None,
+                    )
                 )
 
     _until_signalled(work())
@@ -195,6 +207,21 @@ def devstack_rotate_key(key_file: Annotated[Path, typer.Option()] = VAR / KEY_FI
     """Sign with a new key from now on; the previous one stays published for tokens it signed."""
     key = KeyRing(key_file).rotate()
     console.print(f"signing with kid {key.kid}")
+
+
+@devstack_app.command("stripe")
+def devstack_stripe(port: Annotated[int, typer.Option()] = 4020) -> None:
+    """Run the Stripe test server (localstripe, in memory)."""
+    stripe_server.serve(port)
+
+
+@devstack_app.command("smtp")
+def devstack_smtp(
+    port: Annotated[int, typer.Option()] = 2525,
+    maildir: Annotated[Path, typer.Option(help="Where every received message is kept.")] = VAR / "mail",
+) -> None:
+    """Run the SMTP sink: mail the system sends lands in a Maildir."""
+    smtp.serve(port, maildir)
 
 
 @devstack_app.command("broker")

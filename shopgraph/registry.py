@@ -13,6 +13,7 @@ from events.consumer import Handler
 from events.contracts import registry
 from events.settings import dead_letter_topic
 from events.store import EventStore
+from events.worker import MakeJobs
 from resolvers.settings import SubgraphSettings
 
 SUBGRAPHS = ("catalog", "users", "carts", "orders", "payments")
@@ -38,12 +39,25 @@ def event_store(name: str) -> EventStore:
     return store
 
 
-def handlers(name: str) -> Mapping[str, Handler]:
-    """The events a subgraph consumes, from its ``handlers`` module; none without one."""
+def handlers(name: str, settings: SubgraphSettings | None = None) -> Mapping[str, Handler]:
+    """The events a subgraph consumes, from its ``handlers`` module (its ``HANDLERS``, or
+    ``make_handlers(settings)`` when they need the subgraph's settings); none without one."""
     if importlib.util.find_spec(f"subgraphs.{name}.handlers") is None:
         return {}
-    found: Mapping[str, Handler] = importlib.import_module(f"subgraphs.{name}.handlers").HANDLERS
+    module = importlib.import_module(f"subgraphs.{name}.handlers")
+    if hasattr(module, "make_handlers"):
+        made: Mapping[str, Handler] = module.make_handlers(settings or settings_for(name))
+        return made
+    found: Mapping[str, Handler] = module.HANDLERS
     return found
+
+
+def jobs(name: str, settings: SubgraphSettings) -> MakeJobs | None:
+    """The periodic jobs of a subgraph's worker, from its ``jobs`` module; none without one."""
+    if importlib.util.find_spec(f"subgraphs.{name}.jobs") is None:
+        return None
+    make = importlib.import_module(f"subgraphs.{name}.jobs").jobs
+    return lambda engine: make(settings, engine)
 
 
 def topics() -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from devstack import stripe as stripe_server
 from devstack.oidc.keys import KEY_FILE_NAME
 from shopgraph.contracts import ROOT, ROUTER_DIR, compose_with_urls
 from shopgraph.registry import SUBGRAPHS, settings_for
@@ -28,6 +29,8 @@ START_TIMEOUT_SECONDS = 60.0
 class Ports:
     router: int = 4000
     oidc: int = 4010
+    stripe: int = 4020
+    smtp: int = 2525
     broker: int = 19092
     subgraphs: dict[str, int] = field(default_factory=lambda: {name: settings_for(name).port for name in SUBGRAPHS})
 
@@ -37,6 +40,8 @@ class Ports:
         return cls(
             router=base.router + by,
             oidc=base.oidc + by,
+            stripe=base.stripe + by,
+            smtp=base.smtp + by,
             broker=base.broker + by,
             subgraphs={n: p + by for n, p in base.subgraphs.items()},
         )
@@ -52,7 +57,7 @@ class Ports:
         raise RuntimeError(f"no free block of ports from {cls().router + first_offset}")
 
     def all(self) -> list[int]:
-        return [self.router, self.oidc, self.broker, *self.subgraphs.values()]
+        return [self.router, self.oidc, self.stripe, self.smtp, self.broker, *self.subgraphs.values()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,8 @@ class SystemConfig:
     default_tenant: str | None = "demo"
     rate_limit: int = 100
     """Requests per caller per minute at the router."""
+    settings: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per subgraph, settings beyond the defaults (``{"payments": {"WEBHOOK_GRACE_SECONDS": "5"}}``)."""
 
     @property
     def issuer(self) -> str:
@@ -80,6 +87,38 @@ class SystemConfig:
     def key_file(self) -> Path:
         return self.var / KEY_FILE_NAME
 
+    @property
+    def stripe_url(self) -> str:
+        return f"http://{HOST}:{self.ports.stripe}"
+
+    @property
+    def maildir(self) -> Path:
+        """Where the SMTP sink keeps what the system mailed."""
+        return self.var / "mail"
+
+    def subgraph_url(self, name: str) -> str:
+        return f"http://{HOST}:{self.ports.subgraphs[name]}"
+
+    def subgraph_env(self, name: str) -> dict[str, str]:
+        """One subgraph's settings as its ``SHOPGRAPH_<NAME>_*`` variables: where it listens
+        and keeps its data, whom it trusts, and where the services it calls are."""
+        prefix = f"SHOPGRAPH_{name.upper()}_"
+        values = {
+            "PORT": str(self.ports.subgraphs[name]),
+            "DATABASE_URL": self.database_urls[name],
+            "OIDC_ISSUER": self.issuer,
+            "JWKS_URL": f"{self.issuer}/.well-known/jwks.json",
+            "TOKEN_URL": f"{self.issuer}/token",
+            "CATALOG_URL": self.subgraph_url("catalog"),
+            "CARTS_URL": self.subgraph_url("carts"),
+            "PAYMENTS_URL": self.subgraph_url("payments"),
+            "STRIPE_API_BASE": self.stripe_url,
+            "SMTP_PORT": str(self.ports.smtp),
+            **({"DEFAULT_TENANT": self.default_tenant} if self.default_tenant else {}),
+            **self.settings.get(name, {}),
+        }
+        return {f"{prefix}{key}": value for key, value in values.items()}
+
 
 class System:
     """The running processes; ``stop`` ends every one of them, whatever state they are in."""
@@ -90,7 +129,13 @@ class System:
 
     def urls(self) -> dict[str, str]:
         ports = self.config.ports
-        urls = {"router": self.config.router_url, "oidc": self.config.issuer, "kafka": self.config.bootstrap_servers}
+        urls = {
+            "router": self.config.router_url,
+            "oidc": self.config.issuer,
+            "kafka": self.config.bootstrap_servers,
+            "stripe": self.config.stripe_url,
+            "smtp": f"smtp://{HOST}:{ports.smtp} (mail kept in {self.config.maildir})",
+        }
         urls.update({name: f"http://{HOST}:{port}/graphql" for name, port in ports.subgraphs.items()})
         return urls
 
@@ -119,19 +164,15 @@ class System:
             ],
             logs,
         )
+        self._spawn(
+            "stripe", [python, "-m", "shopgraph", "devstack", "stripe", "--port", str(config.ports.stripe)], logs
+        )
+        smtp = [python, "-m", "shopgraph", "devstack", "smtp", "--port", str(config.ports.smtp)]
+        self._spawn("smtp", [*smtp, "--maildir", str(config.maildir)], logs)
         workers_env = {"SHOPGRAPH_EVENTS_BOOTSTRAP_SERVERS": config.bootstrap_servers}
         for name in SUBGRAPHS:
-            prefix = f"SHOPGRAPH_{name.upper()}_"
-            workers_env[f"{prefix}DATABASE_URL"] = config.database_urls[name]
-            env = {
-                f"{prefix}PORT": str(config.ports.subgraphs[name]),
-                f"{prefix}DATABASE_URL": config.database_urls[name],
-                f"{prefix}OIDC_ISSUER": config.issuer,
-                f"{prefix}JWKS_URL": f"{config.issuer}/.well-known/jwks.json",
-                f"{prefix}CATALOG_URL": f"http://{HOST}:{config.ports.subgraphs['catalog']}",
-            }
-            if config.default_tenant:
-                env[f"{prefix}DEFAULT_TENANT"] = config.default_tenant
+            env = config.subgraph_env(name)
+            workers_env.update(env)
             self._spawn(name, [python, "-m", "shopgraph", "serve", name], logs, env)
         # One process relays and consumes for all five (production runs one per subgraph); it
         # waits for the broker and its topics by itself.
@@ -141,6 +182,8 @@ class System:
         )
         self.start_router("router", config.ports.router)
         self.wait_until_ready()
+        # Stripe's dashboard does this for the real one: where to send the signed events.
+        stripe_server.register_webhook(config.stripe_url, f"{config.subgraph_url('payments')}/webhooks/stripe")
 
     @property
     def supergraph(self) -> Path:
@@ -178,6 +221,8 @@ class System:
         urls["oidc"] = f"{self.config.issuer}/.well-known/openid-configuration"
         urls["router"] = router_readiness_url(ports.router)
         urls["broker"] = f"tcp://{HOST}:{ports.broker}"
+        urls["stripe"] = f"{self.config.stripe_url}/js.stripe.com/v3/"
+        urls["smtp"] = f"tcp://{HOST}:{ports.smtp}"
         return urls
 
     def wait_until_ready(self, pending: dict[str, str] | None = None) -> None:

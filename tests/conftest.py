@@ -2,9 +2,12 @@
 tokens signed by a test key whose JWKS the apps fetch over their HTTP client."""
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -19,9 +22,9 @@ from sqlalchemy import delete
 from devstack import tokens
 from devstack.broker import Broker
 from events.settings import EventSettings
-from resolvers.app import Runtime
 from resolvers.migrations import upgrade
-from resolvers.scopes import SHOPPER_SCOPES
+from resolvers.runtime import Runtime
+from resolvers.scopes import SERVICES_INTERNAL, SHOPPER_SCOPES
 from shopgraph.registry import SUBGRAPHS, app_factory, settings_for, topics
 from tests.support.graphql import TENANT, GraphQLClient
 from tests.support.kafka import fast_settings, free_port
@@ -50,16 +53,21 @@ def token(signing_key: RSAKey) -> Any:
 
 
 class ServiceTransport(httpx.AsyncBaseTransport):
-    """Routes the apps' outgoing HTTP by host: the JWKS, and the other subgraphs in process."""
+    """Routes the apps' outgoing HTTP by host: the provider's JWKS and client-credentials
+    tokens (signed by the test key), and the other subgraphs in process."""
 
     def __init__(self, signing_key: RSAKey) -> None:
         self.apps: dict[str, httpx.AsyncBaseTransport] = {}
         self.requests: Counter[str] = Counter()
+        self._key = signing_key
         self._jwks = tokens.jwks(signing_key)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests[request.url.host] += 1
         if request.url.host == "oidc.test":
+            if request.url.path == "/token":
+                service = tokens.mint(self._key, "shopgraph-services", scopes=[SERVICES_INTERNAL], ttl_seconds=300)
+                return httpx.Response(200, json={"access_token": service, "token_type": "Bearer", "expires_in": 300})
             return httpx.Response(200, json=self._jwks)
         app = self.apps.get(request.url.host)
         if app is None:
@@ -123,18 +131,56 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-async def stack_session(database_urls: dict[str, str], backend: str, signing_key: RSAKey) -> AsyncIterator[Stack]:
+def stripe_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Stripe test server as its own process, for the whole run."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("stripe") / "stripe.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        [sys.executable, "-m", "shopgraph", "devstack", "stripe", "--port", str(port)], stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not _answers(f"{url}/js.stripe.com/v3/"):
+        assert process.poll() is None and time.monotonic() < deadline, "the Stripe test server did not start"
+        time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(10)
+    log.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def subgraph_settings(name: str, database_url: str, stripe_api: str, **overrides: Any) -> Any:
+    """A subgraph's settings for the in-process stack: other services by their test hosts."""
+    return settings_for(
+        name,
+        database_url=database_url,
+        environment="test",
+        jwks_url=JWKS_URL,
+        token_url="http://oidc.test/token",
+        catalog_url="http://catalog.test",
+        carts_url="http://carts.test",
+        payments_url="http://payments.test",
+        stripe_api_base=stripe_api,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+async def stack_session(
+    database_urls: dict[str, str], backend: str, signing_key: RSAKey, stripe_api: str
+) -> AsyncIterator[Stack]:
     transport = ServiceTransport(signing_key)
     apps: dict[str, Any] = {}
     async with AsyncExitStack() as exits:
         for name in SUBGRAPHS:
-            settings = settings_for(
-                name,
-                database_url=database_urls[name],
-                environment="test",
-                jwks_url=JWKS_URL,
-                catalog_url="http://catalog.test",
-            )
+            settings = subgraph_settings(name, database_urls[name], stripe_api)
             app = app_factory(name)(settings, http_transport=transport)
             await exits.enter_async_context(LifespanManager(app))
             apps[name] = app

@@ -7,6 +7,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from shopgraph.registry import app_factory, settings_for
+from resolvers.scopes import SCOPES, SERVICES_INTERNAL
 from tests.support import factories
 from tests.support.graphql import GraphQLClient, data, error_codes
 
@@ -74,17 +75,24 @@ async def test_database_down_is_masked_and_not_ready(stack: Any, signing_key: An
     assert ready.status_code == 503 and health.status_code == 200
 
 
-async def test_internal_endpoint_answers_problem_json(stack: Any) -> None:
+async def test_internal_endpoints_take_service_tokens_only_and_answer_problem_json(stack: Any, token: Any) -> None:
     product = await factories.product(stack)
     http = stack.client("catalog").http
+    service = {"Authorization": f"Bearer {token('shopgraph-services', scopes=[SERVICES_INTERNAL], tenant=None)}"}
+    shopper = {"Authorization": f"Bearer {token('ada', scopes=list(SCOPES))}"}
+    url, ids = "/internal/v1/products", {"ids": [product.id, "junk"]}
 
-    ok = await http.get("/internal/v1/products", params={"ids": [product.id, "junk"]}, headers={"X-Tenant-Id": "acme"})
-    no_tenant = await http.get("/internal/v1/products", params={"ids": [product.id]})
+    ok = await http.get(url, params=ids, headers={**service, "X-Tenant-Id": "acme"})
+    no_tenant = await http.get(url, params=ids, headers=service)
+    anonymous = await http.get(url, params=ids, headers={"X-Tenant-Id": "acme"})
+    storefront = await http.get(url, params=ids, headers={**shopper, "X-Tenant-Id": "acme"})
 
     assert [p["id"] for p in ok.json()["products"]] == [product.id]
     assert no_tenant.status_code == 422
     assert no_tenant.headers["content-type"] == "application/problem+json"
-    assert no_tenant.json()["status"] == 422
+    assert no_tenant.json()["status"] == 422 and no_tenant.json()["code"] == "BAD_USER_INPUT"
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "UNAUTHENTICATED")
+    assert (storefront.status_code, storefront.json()["code"]) == (403, "FORBIDDEN")
 
 
 async def test_unknown_product_reference_resolves_to_null(stack: Any) -> None:

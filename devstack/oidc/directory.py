@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.util import scope_to_list
 
-from resolvers.scopes import SCOPES, SHOPPER_SCOPES
+from resolvers.scopes import SCOPES, SERVICES_INTERNAL, SHOPPER_SCOPES
+from resolvers.settings import DEVELOPMENT_SERVICE_SECRET
 
 ALL_SCOPES = frozenset(SCOPES)
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
@@ -134,8 +135,9 @@ def clients(router_url: str) -> dict[str, Client]:
         Client(CLI, redirect_uris=("http://127.0.0.1/callback",)),
         Client(
             SERVICES,
-            secret="shopgraph-services-secret",  # noqa: S106 - development stand-in
+            secret=DEVELOPMENT_SERVICE_SECRET,
             grant_types=frozenset({"client_credentials"}),
+            scopes=frozenset({SERVICES_INTERNAL}),
         ),
     )
     return {client.client_id: client for client in registered}

@@ -24,6 +24,7 @@ from devstack.oidc.grants import (
     new_refresh_token,
 )
 from devstack.oidc.keys import KeyRing
+from resolvers.scopes import SERVICES_INTERNAL
 
 ACCESS_TOKEN_TTL_SECONDS = 3600
 
@@ -95,7 +96,7 @@ class AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
 
 class AuthorizationServer(_AuthorizationServer):  # type: ignore[misc]
     def __init__(self, *, clients: dict[str, Client], keys: KeyRing, issuer: str, audience: str) -> None:
-        super().__init__(scopes_supported=sorted(ALL_SCOPES | OIDC_SCOPES))
+        super().__init__(scopes_supported=sorted(ALL_SCOPES | OIDC_SCOPES | {SERVICES_INTERNAL}))
         self.clients = clients
         self.store = Store()
         self.register_token_generator("default", AccessTokens(keys, issuer, audience))

@@ -4,10 +4,13 @@ import httpx
 from fastapi import FastAPI
 
 from resolvers.app import create_subgraph_app
+from subgraphs.carts.internal import router as internal_router
 from subgraphs.carts.loaders import make_loaders
 from subgraphs.carts.schema import build_schema
 from subgraphs.carts.settings import CartsSettings
 
 
 def create_app(settings: CartsSettings, *, http_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    return create_subgraph_app(settings, build_schema(settings), make_loaders, http_transport=http_transport)
+    app = create_subgraph_app(settings, build_schema(settings), make_loaders, http_transport=http_transport)
+    app.include_router(internal_router)
+    return app

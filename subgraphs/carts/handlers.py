@@ -18,4 +18,17 @@ async def drop_archived_product(event: Event, session: AsyncSession) -> None:
     log.info("archived product left carts", product_id=event.data["productId"], carts=changed)
 
 
-HANDLERS: dict[str, Handler] = {"product.archived": drop_archived_product}
+async def take_out_paid_order(event: Event, session: AsyncSession) -> None:
+    """``order.status_changed`` to PAID: what the shopper bought leaves their open cart."""
+    data = event.data
+    if data["to"] != "PAID":
+        return
+    ordered = {line["productId"]: line["quantity"] for line in data["lines"]}
+    if await services.take_out_ordered(event.tenant, data["customerId"], ordered, session=session):
+        log.info("paid order left the cart", order_id=data["orderId"])
+
+
+HANDLERS: dict[str, Handler] = {
+    "product.archived": drop_archived_product,
+    "order.status_changed": take_out_paid_order,
+}

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader
 
-from resolvers.app import Runtime
 from resolvers.context import Context
 from resolvers.loaders import loader, many_by, one_by
+from resolvers.runtime import Runtime, service_client
 from subgraphs.carts.catalog_client import CatalogClient, CatalogProduct
 from subgraphs.carts.settings import CartsSettings
 from subgraphs.carts.tables import OPEN, CartLineRow, CartRow
@@ -23,7 +23,7 @@ class CartsLoaders:
 def catalog_client(runtime: Runtime) -> CatalogClient:
     settings = runtime.settings
     assert isinstance(settings, CartsSettings)
-    return CatalogClient(runtime.http, settings.catalog_url, timeout=settings.catalog_timeout_seconds)
+    return CatalogClient(service_client(runtime, "catalog", settings.catalog_url))
 
 
 def make_loaders(context: "Context[CartsLoaders]", runtime: Runtime) -> CartsLoaders:

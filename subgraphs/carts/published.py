@@ -8,6 +8,7 @@ from subgraphs.carts.tables import EVENTS, CartLineRow, CartRow
 
 SHOPPER = "shopper"
 PRODUCT_ARCHIVED = "product_archived"
+ORDER_PAID = "order_paid"
 
 
 async def cart_updated(session: AsyncSession, cart: CartRow, *, cause: str) -> None:

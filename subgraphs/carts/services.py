@@ -106,6 +106,42 @@ async def clear(tenant: str, user_id: str, *, session: AsyncSession) -> CartRow 
     return await _touched(cart, session=session)
 
 
+async def open_cart_lines(
+    tenant: str, user_id: str, *, session: AsyncSession
+) -> tuple[CartRow | None, list[CartLineRow]]:
+    cart = await session.scalar(
+        select(CartRow).where(CartRow.tenant_id == tenant, CartRow.user_id == user_id, CartRow.status == OPEN)
+    )
+    if cart is None:
+        return None, []
+    lines = await session.scalars(
+        select(CartLineRow).where(CartLineRow.cart_id == cart.id).order_by(CartLineRow.added_at, CartLineRow.id)
+    )
+    return cart, list(lines)
+
+
+async def take_out_ordered(tenant: str, user_id: str, ordered: dict[str, int], *, session: AsyncSession) -> bool:
+    """A paid order leaves the cart: each ordered product's line loses the ordered units (and
+    goes when none are left), so what the shopper added after checking out stays. True when
+    the cart changed."""
+    cart = await locked_open_cart(tenant, user_id, session=session)
+    if cart is None:
+        return False
+    lines = await session.scalars(
+        select(CartLineRow).where(CartLineRow.cart_id == cart.id, CartLineRow.product_id.in_(ordered))
+    )
+    changed = False
+    for line in lines:
+        changed = True
+        if line.quantity <= ordered[line.product_id]:
+            await session.delete(line)
+        else:
+            line.quantity -= ordered[line.product_id]
+    if changed:
+        await _touched(cart, cause=published.ORDER_PAID, session=session)
+    return changed
+
+
 async def drop_product(tenant: str, product_id: str, *, session: AsyncSession) -> int:
     """Takes a product the catalog archived out of every open cart; returns how many carts
     changed. Each cart is locked first, like any other change to it."""

@@ -10,4 +10,3 @@ class CartsSettings(SubgraphSettings):
     port: int = 4003
     database_url: str = "sqlite+aiosqlite:///var/carts.db"
     catalog_url: str = "http://127.0.0.1:4001"
-    catalog_timeout_seconds: float = 2.0

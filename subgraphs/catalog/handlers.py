@@ -3,10 +3,15 @@ the transaction that records the event as handled, so its effect happens once.""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from events.consumer import Handler
+from events.consumer import Handler, PoisonEvent
 from events.envelope import Event
 from resolvers.db import increment
+from resolvers.errors import ShopgraphError
+from subgraphs.catalog import reservations
 from subgraphs.catalog.tables import ProductOrderDayRow
+
+# The order statuses that end a payment attempt without a sale: its stock goes back.
+RELEASING = frozenset({"PAYMENT_FAILED", "CANCELLED", "EXPIRED"})
 
 
 async def count_order(event: Event, session: AsyncSession) -> None:
@@ -23,4 +28,19 @@ async def count_order(event: Event, session: AsyncSession) -> None:
         )
 
 
-HANDLERS: dict[str, Handler] = {"order.created": count_order}
+async def settle_reservation(event: Event, session: AsyncSession) -> None:
+    """``order.status_changed``: a paid order's reservation becomes a sale; a failed,
+    cancelled or expired one's stock goes back on the shelf."""
+    data = event.data
+    try:
+        if data["to"] == "PAID":
+            await reservations.commit(event.tenant, data["reservationId"], session=session)
+        elif data["to"] in RELEASING:
+            await reservations.release(event.tenant, data["reservationId"], order_id=data["orderId"], session=session)
+    except ShopgraphError as exc:
+        # A paid order whose stock is gone, or a release of a sale: no retry changes that; a
+        # person decides (the dead-letter topic holds the event and the reason).
+        raise PoisonEvent(f"{exc.code}: {exc.message}") from exc
+
+
+HANDLERS: dict[str, Handler] = {"order.created": count_order, "order.status_changed": settle_reservation}

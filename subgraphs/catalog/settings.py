@@ -9,3 +9,5 @@ class CatalogSettings(SubgraphSettings):
     name: str = "catalog"
     port: int = 4001
     database_url: str = "sqlite+aiosqlite:///var/catalog.db"
+    # How often the worker gives back the stock of reservations past their time.
+    reservation_sweep_seconds: float = 5.0

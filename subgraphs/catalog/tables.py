@@ -1,6 +1,7 @@
 """Catalog tables. Every row carries its tenant; every lookup filters on it."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -72,6 +73,45 @@ class StockRow(Base):
     def available(self) -> int:
         """What a shopper can still buy; the same expression in Python and in SQL filters."""
         return self.on_hand - self.reserved
+
+
+class ReservationStatus(StrEnum):
+    HELD = "HELD"
+    COMMITTED = "COMMITTED"
+    RELEASED = "RELEASED"
+
+
+class ReservationRow(Base):
+    """Units promised to one checkout attempt of an order, under the key its caller chose, so
+    that the same request sent again finds its reservation instead of making a second one.
+    HELD counts in ``StockRow.reserved``; COMMITTED left the shelf; RELEASED went back."""
+
+    __tablename__ = "stock_reservations"
+    __table_args__ = (
+        # What the expiry sweep reads: the held reservations past their time.
+        Index("ix_stock_reservations_held", "status", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    order_id: Mapped[str] = mapped_column(id_column_type(), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=ReservationStatus.HELD)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ReservationLineRow(Base):
+    __tablename__ = "stock_reservation_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="reserved_quantity_positive"),)
+
+    reservation_id: Mapped[str] = mapped_column(
+        ForeignKey("stock_reservations.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
 
 
 class ProductOrderDayRow(Base):

@@ -1,5 +1,6 @@
 from resolvers.schema import SubgraphSchema
 from resolvers.settings import SubgraphSettings
+from subgraphs.orders.mutations import Mutation
 from subgraphs.orders.queries import Query
 from subgraphs.orders.types import Order, Product, User
 
@@ -7,6 +8,7 @@ from subgraphs.orders.types import Order, Product, User
 def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
     return SubgraphSchema(
         query=Query,
+        mutation=Mutation,
         types=[Order, User, Product],
         max_representations=settings.max_representations,
         max_query_depth=settings.max_query_depth,

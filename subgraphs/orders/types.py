@@ -13,6 +13,7 @@ from resolvers.permissions import owner_or, owner_or_scope
 from resolvers.stubs import STUB_KEY
 from subgraphs.orders import tables
 from subgraphs.orders.loaders import NEWEST_FIRST, HistoryPage, OrdersLoaders
+from subgraphs.orders.services import UNPAID
 from subgraphs.orders.tables import OrderLineRow, OrderRow
 
 Info = strawberry.Info[Context[OrdersLoaders], None]
@@ -103,8 +104,12 @@ class Order:
     number: str
     status: tables.OrderStatus
     created_at: datetime
+    expires_at: datetime | None = strawberry.field(
+        description="An unpaid order expires at this time and its stock goes back."
+    )
     totals: OrderTotals
     shipping_address: ShippingAddress
+    note: str | None
     user_id: strawberry.Private[str]
     currency: strawberry.Private[str]
 
@@ -128,6 +133,8 @@ class Order:
             number=row.number,
             status=tables.OrderStatus(row.status),
             created_at=row.created_at,
+            expires_at=row.expires_at if row.status in UNPAID else None,
+            note=row.note,
             totals=OrderTotals(
                 subtotal=money(row.subtotal_amount),
                 shipping=money(row.shipping_amount),
@@ -154,3 +161,37 @@ class Order:
             return None
         owner_or_scope(info.context, row.user_id, ADMIN_SCOPE, reader=READER_SCOPE)
         return cls.from_row(row)
+
+
+@strawberry.input
+class MoneyInput:
+    amount: int
+    currency: str
+
+
+@strawberry.input
+class ShippingAddressInput:
+    recipient: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str | None = None
+    region: str | None = None
+
+
+@strawberry.input(description="What the shopper confirms at checkout.")
+class CheckoutInput:
+    idempotency_key: str = strawberry.field(
+        description="Chosen by the client once per checkout (a UUID, say) and sent again on every retry of it."
+    )
+    shipping_address: ShippingAddressInput
+    expected_total: MoneyInput | None = strawberry.field(
+        default=None,
+        description="The total the shopper was shown; when the cart now totals otherwise, checkout fails with "
+        "PRICE_CHANGED.",
+    )
+    email: str | None = strawberry.field(
+        default=None, description="Where the confirmation goes; the signed-in account's email when omitted."
+    )
+    note: str | None = None

@@ -19,7 +19,7 @@ class PaymentsLoaders:
 def make_loaders(context: "Context[PaymentsLoaders]", _runtime: object) -> PaymentsLoaders:
     return PaymentsLoaders(
         payment=one_by(context, PaymentRow.id),
-        # Oldest first, so the newest payment of each order is the one that stays.
-        latest_for_order=one_by(context, PaymentRow.order_id, order_by=(PaymentRow.created_at, PaymentRow.id)),
+        # Earliest attempt first, so the newest attempt of each order is the one that stays.
+        latest_for_order=one_by(context, PaymentRow.order_id, order_by=(PaymentRow.attempt, PaymentRow.created_at)),
         refunds=many_by(context, RefundRow.payment_id, order_by=(RefundRow.created_at, RefundRow.id)),
     )

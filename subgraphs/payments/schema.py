@@ -1,5 +1,6 @@
 from resolvers.schema import SubgraphSchema
 from resolvers.settings import SubgraphSettings
+from subgraphs.payments.mutations import Mutation
 from subgraphs.payments.queries import Query
 from subgraphs.payments.types import Order, Payment
 
@@ -7,6 +8,7 @@ from subgraphs.payments.types import Order, Payment
 def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
     return SubgraphSchema(
         query=Query,
+        mutation=Mutation,
         types=[Payment, Order],
         max_representations=settings.max_representations,
         max_query_depth=settings.max_query_depth,

@@ -63,6 +63,8 @@ class Payment:
     amount: Money
     refunded: Money
     provider_ref: str = strawberry.field(description="The Stripe PaymentIntent id.")
+    attempt: int = strawberry.field(description="Which attempt to pay the order this is: 2 after one failure.")
+    failure_message: str | None = strawberry.field(description="Why the last try to pay failed, in Stripe's words.")
     created_at: datetime
     order: Order
     user_id: strawberry.Private[str]
@@ -81,12 +83,16 @@ class Payment:
 
     @classmethod
     def from_row(cls, row: PaymentRow) -> Self:
+        # Empty only inside the transaction that asks Stripe for the intent: never committed.
+        assert row.provider_ref is not None
         return cls(
             id=strawberry.ID(row.id),
             status=tables.PaymentStatus(row.status),
             amount=Money.of(row.amount, row.currency),
             refunded=Money.of(row.refunded_amount, row.currency),
             provider_ref=row.provider_ref,
+            attempt=row.attempt,
+            failure_message=row.failure_message,
             created_at=row.created_at,
             order=Order(id=strawberry.ID(row.order_id)),
             user_id=row.user_id,

@@ -1,6 +1,5 @@
 """User domain rules. Functions take a keyword-only ``session`` and never commit."""
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -14,8 +13,6 @@ from subgraphs.users import published
 from subgraphs.users.tables import AddressRow, UserRow
 
 MAX_ADDRESSES = 20
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_COUNTRY = re.compile(r"[A-Z]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +25,6 @@ class AddressDraft:
     line2: str | None = None
     region: str | None = None
     label: str | None = None
-
-
-def check_email(email: str) -> str:
-    email = validation.text(email, field="email", max_length=254)
-    if not _EMAIL.fullmatch(email):
-        raise BadUserInput("email is not an email address.", field="email")
-    return email.lower()
 
 
 async def ensure_user(tenant: str, caller: Caller, subject: str, *, session: AsyncSession) -> UserRow:
@@ -59,7 +49,7 @@ async def ensure_user(tenant: str, caller: Caller, subject: str, *, session: Asy
 
 def _claimed_email(caller: Caller) -> str | None:
     try:
-        return check_email(caller.email) if caller.email else None
+        return validation.email(caller.email) if caller.email else None
     except BadUserInput:
         return None
 
@@ -70,7 +60,7 @@ async def update_profile(user: UserRow, *, name: str | None, email: str | None, 
     if name is not None:
         user.name = validation.text(name, field="name", max_length=200)
     if email is not None:
-        user.email = check_email(email)
+        user.email = validation.email(email)
     if (user.name, user.email) != before:
         await session.flush()
         await published.user_updated(session, user)
@@ -83,20 +73,20 @@ async def add_address(user: UserRow, draft: AddressDraft, *, session: AsyncSessi
     )
     if (count or 0) >= MAX_ADDRESSES:
         raise Conflict(f"A profile holds at most {MAX_ADDRESSES} addresses.")
-    country = draft.country.strip().upper()
-    if not _COUNTRY.fullmatch(country):
-        raise BadUserInput("country must be an ISO 3166-1 alpha-2 code such as US.", field="country")
+    address = validation.postal_address(
+        recipient=draft.recipient,
+        line1=draft.line1,
+        line2=draft.line2,
+        city=draft.city,
+        region=draft.region,
+        postal_code=draft.postal_code,
+        country_code=draft.country,
+    )
     row = AddressRow(
         tenant_id=user.tenant_id,
         user_id=user.id,
-        label=_optional(draft.label, field="label", max_length=60),
-        recipient=validation.text(draft.recipient, field="recipient", max_length=200),
-        line1=validation.text(draft.line1, field="line1", max_length=200),
-        line2=_optional(draft.line2, field="line2", max_length=200),
-        city=validation.text(draft.city, field="city", max_length=100),
-        region=_optional(draft.region, field="region", max_length=100),
-        postal_code=validation.text(draft.postal_code, field="postalCode", max_length=20),
-        country=country,
+        label=validation.optional_text(draft.label, field="label", max_length=60),
+        **address,
     )
     session.add(row)
     await session.flush()
@@ -112,9 +102,3 @@ async def remove_address(user: UserRow, address_id: str, *, session: AsyncSessio
     await session.delete(row)
     await session.flush()
     await published.address_removed(session, row)
-
-
-def _optional(value: str | None, *, field: str, max_length: int) -> str | None:
-    if value is None or not value.strip():
-        return None
-    return validation.text(value, field=field, max_length=max_length)

@@ -1,0 +1,36 @@
+"""Internal endpoints other services call with their own credentials: what a shopper's open
+cart holds, for checkout."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel
+
+from resolvers.internal import ServiceCaller, Tenant
+from resolvers.runtime import runtime_of
+from subgraphs.carts import services
+
+router = APIRouter(prefix="/internal/v1", tags=["internal"])
+
+
+class CartLineOut(BaseModel):
+    productId: str
+    quantity: int
+
+
+class CartOut(BaseModel):
+    id: str | None
+    lines: list[CartLineOut]
+
+
+@router.get("/users/{user_id}/cart", response_model=CartOut, summary="A shopper's open cart")
+async def open_cart(
+    request: Request, _service: ServiceCaller, tenant: Tenant, user_id: Annotated[str, Path(max_length=255)]
+) -> CartOut:
+    """The shopper's open cart and its lines; no cart is an empty one."""
+    async with runtime_of(request).db() as session:
+        cart, lines = await services.open_cart_lines(tenant, user_id, session=session)
+    return CartOut(
+        id=cart.id if cart else None,
+        lines=[CartLineOut(productId=line.product_id, quantity=line.quantity) for line in lines],
+    )

@@ -1,0 +1,140 @@
+"""The orders mutation root: checkout, and moving an order along its life."""
+
+from collections import Counter
+from datetime import timedelta
+
+import strawberry
+
+from resolvers import scopes, validation
+from resolvers.db import utcnow
+from resolvers.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from resolvers.money import Money, check_currency
+from resolvers.permissions import requires_any_scope, requires_scopes
+from subgraphs.orders import services
+from subgraphs.orders.checkout import Checkout, CheckoutRequest
+from subgraphs.orders.clients import CheckoutClients
+from subgraphs.orders.published import reservation_id
+from subgraphs.orders.settings import OrdersSettings
+from subgraphs.orders.tables import OrderStatus
+from subgraphs.orders.types import ADMIN_SCOPE, CheckoutInput, Info, Order
+
+MAX_KEY_LENGTH = 100
+
+
+def _settings(info: Info) -> OrdersSettings:
+    settings = info.context.runtime.settings
+    assert isinstance(settings, OrdersSettings)
+    return settings
+
+
+def _request(info: Info, input: CheckoutInput) -> CheckoutRequest:
+    key = validation.text(input.idempotency_key, field="idempotencyKey", max_length=MAX_KEY_LENGTH)
+    address = input.shipping_address
+    email = input.email or info.context.caller.email
+    if not email:
+        raise BadUserInput("Give an email address for the order confirmation.", field="email")
+    expected = input.expected_total
+    return CheckoutRequest(
+        idempotency_key=key,
+        shipping_address=validation.postal_address(
+            recipient=address.recipient,
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            region=address.region,
+            postal_code=address.postal_code,
+            country_code=address.country,
+        ),
+        email=validation.email(email),
+        note=validation.optional_text(input.note, field="note", max_length=500),
+        expected_total=None if expected is None else Money.of(expected.amount, check_currency(expected.currency)),
+    )
+
+
+async def _own_order(info: Info, order_id: str, *, allow_admin: bool) -> None:
+    """Refuses, before any change, an order the caller may not act on."""
+    row = await info.context.loaders.order.load(validation.uuid_id(order_id))
+    caller = info.context.caller
+    if row is None:
+        return  # the locked read in the transaction answers NOT_FOUND
+    if row.user_id != caller.subject and not (allow_admin and caller.has_scope(ADMIN_SCOPE)):
+        if not caller.is_authenticated:
+            raise Unauthenticated("Sign in to use this field.")
+        raise Forbidden("This order belongs to another user.")
+
+
+@strawberry.type
+class Mutation:
+    @requires_scopes(
+        scopes.ORDERS_WRITE,
+        description="Turns the caller's cart into an order awaiting payment, with its stock held and a Stripe "
+        "PaymentIntent open (Order.payment.clientSecret, for Stripe Elements). Sending the same idempotencyKey "
+        "again returns the same order.",
+    )
+    async def checkout(self, info: Info, input: CheckoutInput) -> Order:
+        context = info.context
+        checkout = Checkout(context, CheckoutClients.of(context.runtime), _settings(info))
+        return Order.from_row(await checkout.run(_request(info, input)))
+
+    @requires_scopes(
+        scopes.ORDERS_WRITE,
+        description="Tries again to pay an order whose payment failed: its stock is held again and a new "
+        "PaymentIntent opens (read its clientSecret through Order.payment).",
+    )
+    async def retry_payment(self, info: Info, order_id: strawberry.ID) -> Order:
+        context = info.context
+        await _own_order(info, order_id, allow_admin=False)
+        tenant, settings = context.tenant, _settings(info)
+        order = await context.loaders.order.load(validation.uuid_id(order_id))
+        if order is None:
+            raise NotFound("No such order.", field="orderId")
+        if order.status != OrderStatus.PAYMENT_FAILED:
+            return Order.from_row(order)  # retried already, or nothing to retry
+        attempt = order.attempt + 1
+        clients = CheckoutClients.of(context.runtime)
+        quantities: Counter[str] = Counter()
+        for line in await context.loaders.lines.load(order.id):
+            quantities[line.product_id] += line.quantity
+        expires_at = utcnow() + timedelta(seconds=settings.payment_window_seconds)
+        reservation = reservation_id(order.id, attempt)
+        await clients.reserve(
+            tenant,
+            reservation,
+            order_id=order.id,
+            quantities=quantities,
+            expires_at=expires_at + timedelta(seconds=settings.reservation_grace_seconds),
+        )
+        try:
+            await clients.open_payment(
+                tenant,
+                order_id=order.id,
+                attempt=attempt,
+                user_id=order.user_id,
+                total=Money.of(order.total_amount, order.currency),
+            )
+            async with context.transaction() as session:
+                order = await services.locked(tenant, order.id, session=session)
+                if order.status == OrderStatus.PAYMENT_FAILED and order.attempt == attempt - 1:
+                    order.attempt, order.expires_at = attempt, expires_at
+                    await services.move(order, OrderStatus.PENDING_PAYMENT, reason="payment retried", session=session)
+        except Exception:
+            await clients.release(tenant, reservation, order_id=order.id)
+            raise
+        return Order.from_row(order)
+
+    @requires_scopes(scopes.ORDERS_WRITE, description="Cancels one of the caller's orders before it is paid.")
+    async def cancel_order(self, info: Info, id: strawberry.ID) -> Order:
+        await _own_order(info, id, allow_admin=True)
+        return await _move(info, id, OrderStatus.CANCELLED, reason="cancelled by the customer")
+
+    @requires_any_scope(ADMIN_SCOPE, description="Records that a paid order left the warehouse.")
+    async def mark_fulfilled(self, info: Info, id: strawberry.ID) -> Order:
+        return await _move(info, id, OrderStatus.FULFILLED, reason=None)
+
+
+async def _move(info: Info, order_id: str, to: OrderStatus, *, reason: str | None) -> Order:
+    context = info.context
+    async with context.transaction() as session:
+        order = await services.locked(context.tenant, validation.uuid_id(order_id), session=session)
+        await services.move(order, to, reason=reason, session=session)
+    return Order.from_row(order)

@@ -1,0 +1,122 @@
+"""Order mail: the confirmation a paid order's customer receives.
+
+The mail is queued in the transaction that marks the order paid (so it exists if and only if
+the order is paid, once per order) and sent by the notifications job over SMTP, which marks
+it sent. A crash between sending and marking sends it again; its Message-ID stays the same,
+so mail clients show it once.
+"""
+
+from collections.abc import Sequence
+from email.message import EmailMessage
+
+import aiosmtplib
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from resolvers.db import insert_if_absent, new_id, utcnow
+from subgraphs.orders.settings import OrdersSettings
+from subgraphs.orders.tables import NotificationRow, OrderLineRow, OrderRow
+
+log = structlog.get_logger(__name__)
+
+CONFIRMATION = "order_confirmation"
+BATCH = 20
+MAX_ATTEMPTS = 20
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{amount / 100:,.2f} {currency}"
+
+
+def confirmation_text(order: OrderRow, lines: Sequence[OrderLineRow]) -> tuple[str, str]:
+    """Subject and body of the confirmation: the number, each line, the total."""
+    recipient = order.shipping_address.get("recipient") or "there"
+    rows = [
+        f"  {line.quantity} x {line.name} ({line.sku}) at {_money(line.unit_price_amount, order.currency)}"
+        f" = {_money(line.unit_price_amount * line.quantity, order.currency)}"
+        for line in lines
+    ]
+    body = "\n".join(
+        [
+            f"Hello {recipient},",
+            "",
+            f"thank you for your order {order.number}. We received your payment.",
+            "",
+            *rows,
+            "",
+            f"Total: {_money(order.total_amount, order.currency)}",
+            "",
+            "We will let you know when it ships.",
+        ]
+    )
+    return f"Your order {order.number} is confirmed", body
+
+
+async def queue_confirmation(order: OrderRow, lines: Sequence[OrderLineRow], *, session: AsyncSession) -> None:
+    if not order.email:
+        log.warning("paid order has no email address; no confirmation", order_id=order.id)
+        return
+    subject, body = confirmation_text(order, lines)
+    await insert_if_absent(
+        session,
+        NotificationRow,
+        {
+            "id": new_id(),
+            "tenant_id": order.tenant_id,
+            "order_id": order.id,
+            "kind": CONFIRMATION,
+            "to_address": order.email,
+            "subject": subject,
+            "body": body,
+            "attempts": 0,
+            "created_at": utcnow(),
+        },
+        unique=("order_id", "kind"),
+    )
+
+
+async def send_queued(sessions: async_sessionmaker[AsyncSession], settings: OrdersSettings) -> int:
+    """Sends what is queued, oldest first; what SMTP refuses stays queued for the next round
+    (up to ``MAX_ATTEMPTS`` tries)."""
+    async with sessions() as session:
+        queued = list(
+            await session.scalars(
+                select(NotificationRow)
+                .where(NotificationRow.sent_at.is_(None), NotificationRow.attempts < MAX_ATTEMPTS)
+                .order_by(NotificationRow.created_at)
+                .limit(BATCH)
+            )
+        )
+    sent = 0
+    for mail in queued:
+        try:
+            await aiosmtplib.send(
+                _message(mail, settings),
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                timeout=settings.smtp_timeout_seconds,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            log.warning("mail not sent", notification_id=mail.id, error=str(exc))
+            async with sessions.begin() as session:
+                row = await session.get(NotificationRow, mail.id)
+                if row is not None:
+                    row.attempts += 1
+            continue
+        async with sessions.begin() as session:
+            row = await session.get(NotificationRow, mail.id)
+            if row is not None:
+                row.sent_at, row.attempts = utcnow(), row.attempts + 1
+        sent += 1
+    return sent
+
+
+def _message(mail: NotificationRow, settings: OrdersSettings) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = mail.to_address
+    message["Subject"] = mail.subject
+    message["Message-ID"] = f"<{mail.id}@shopgraph>"
+    message.set_content(mail.body)
+    return message

@@ -1,0 +1,65 @@
+"""Internal endpoints other services call with their own credentials: checkout opens the
+payment of an order's attempt here."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+
+from resolvers.internal import ServiceCaller, Tenant
+from resolvers.runtime import runtime_of
+from subgraphs.payments import services
+from subgraphs.payments.gateway import StripeGateway
+
+router = APIRouter(prefix="/internal/v1", tags=["internal"])
+
+
+class MoneyIn(BaseModel):
+    amount: int = Field(ge=1)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class OpenPaymentIn(BaseModel):
+    user_id: str = Field(alias="userId", min_length=1, max_length=255)
+    amount: MoneyIn
+
+
+class PaymentOut(BaseModel):
+    id: str
+    status: str
+    providerRef: str
+    clientSecret: str | None
+
+
+@router.put(
+    "/orders/{order_id}/payments/{attempt}",
+    response_model=PaymentOut,
+    summary="Open the payment of an order's attempt (idempotent)",
+)
+async def open_payment(
+    request: Request,
+    _service: ServiceCaller,
+    tenant: Tenant,
+    order_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
+    attempt: Annotated[int, Path(ge=1, le=1000)],
+    body: OpenPaymentIn,
+) -> PaymentOut:
+    """Creates the PaymentIntent on the first call; every later call for the same attempt
+    answers with the same payment and client secret."""
+    runtime = runtime_of(request)
+    gateway: StripeGateway = runtime.extra
+    async with runtime.writer.begin() as session:
+        payment = await services.open_intent(
+            tenant,
+            order_id=order_id,
+            attempt=attempt,
+            user_id=body.user_id,
+            amount=body.amount.amount,
+            currency=body.amount.currency,
+            gateway=gateway,
+            session=session,
+        )
+        assert payment.provider_ref is not None
+        return PaymentOut(
+            id=payment.id, status=payment.status, providerRef=payment.provider_ref, clientSecret=payment.client_secret
+        )

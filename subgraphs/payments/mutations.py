@@ -1,0 +1,29 @@
+"""The payments mutation root."""
+
+import strawberry
+
+from resolvers import scopes, validation
+from resolvers.permissions import requires_scopes
+from subgraphs.payments import services
+from subgraphs.payments.gateway import StripeGateway
+from subgraphs.payments.types import Info, Payment
+
+
+@strawberry.type
+class Mutation:
+    @requires_scopes(
+        scopes.PAYMENTS_REFUND,
+        description="Gives part or all of a captured payment back through Stripe; never more than was captured.",
+    )
+    async def refund_payment(self, info: Info, payment_id: strawberry.ID, amount: int) -> Payment:
+        context = info.context
+        gateway: StripeGateway = context.runtime.extra
+        async with context.transaction() as session:
+            payment = await services.refund(
+                context.tenant,
+                validation.uuid_id(payment_id, field="paymentId"),
+                amount,
+                gateway=gateway,
+                session=session,
+            )
+        return Payment.from_row(payment)

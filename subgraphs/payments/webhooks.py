@@ -1,0 +1,79 @@
+"""``POST /webhooks/stripe``: what Stripe tells us about PaymentIntents.
+
+The signature is checked first (``stripe.Webhook.construct_event``: the shared secret, and a
+timestamp no older than the tolerance, so a captured delivery cannot be replayed later). Each
+Stripe event id is recorded in the transaction of its effect, so a repeated delivery is
+answered 200 and changes nothing. Events may arrive in any order: the intent inside the event
+says where the payment stands, and ``services.settle`` never moves a payment backwards.
+"""
+
+from typing import Any
+
+import stripe
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from resolvers.db import insert_if_absent, utcnow
+from resolvers.internal import problem
+from resolvers.runtime import runtime_of
+from subgraphs.payments import services
+from subgraphs.payments.gateway import Intent
+from subgraphs.payments.settings import PaymentsSettings
+from subgraphs.payments.tables import StripeEventRow
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(tags=["webhooks"])
+
+INTENT_EVENTS = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "payment_intent.processing",
+    }
+)
+
+
+@router.post("/webhooks/stripe", summary="Stripe's signed events", response_model=None)
+async def stripe_webhook(request: Request) -> JSONResponse:
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    assert isinstance(settings, PaymentsSettings)
+    payload = await request.body()
+    try:
+        event: dict[str, Any] = stripe.Webhook.construct_event(
+            payload,
+            request.headers.get("stripe-signature"),
+            settings.stripe_webhook_secret,
+            tolerance=settings.webhook_tolerance_seconds,
+        ).to_dict()
+    except stripe.SignatureVerificationError as exc:
+        log.warning("stripe webhook refused", reason=str(exc))
+        return problem(400, f"The Stripe signature does not verify: {exc.user_message or exc}", code="BAD_SIGNATURE")
+    except ValueError as exc:
+        return problem(400, f"The body is not a Stripe event: {exc}", code="BAD_USER_INPUT")
+    async with runtime.writer.begin() as session:
+        first = await insert_if_absent(
+            session,
+            StripeEventRow,
+            {"id": event["id"], "type": event["type"], "received_at": utcnow()},
+            unique=("id",),
+        )
+        if not first:
+            return JSONResponse({"received": True, "duplicate": True})
+        if event["type"] in INTENT_EVENTS:
+            intent = Intent.of(event["data"]["object"])
+            payment = await services.locked_by_intent(intent.id, session=session)
+            if payment is None:
+                # Not ours, or its creating transaction has not committed yet: the poller asks
+                # Stripe about every unsettled payment of ours, so nothing is lost.
+                log.warning("webhook for an unknown intent", intent_id=intent.id, type=event["type"])
+            else:
+                changed = await services.settle(payment, intent, session=session)
+                row = await session.get(StripeEventRow, event["id"])
+                assert row is not None
+                row.payment_id = payment.id
+                log.info("stripe webhook", type=event["type"], payment_id=payment.id, changed=changed)
+    return JSONResponse({"received": True})
