@@ -5,7 +5,6 @@ import mailbox
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.message import Message
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -18,7 +17,7 @@ HOST = "127.0.0.1"
 def running(port: int, maildir: Path) -> Iterator[Controller]:
     """The sink, accepting mail on ``port`` until the block ends."""
     maildir.parent.mkdir(parents=True, exist_ok=True)
-    controller = Controller(Mailbox(str(maildir)), hostname=HOST, port=port)
+    controller = Controller(Mailbox(maildir), hostname=HOST, port=port)
     controller.start()
     try:
         yield controller
@@ -32,10 +31,9 @@ def serve(port: int, maildir: Path) -> None:
         threading.Event().wait()
 
 
-def messages(maildir: Path) -> list[Message]:
+def messages(maildir: Path) -> list[mailbox.MaildirMessage]:
     """Every message the sink kept, oldest first."""
     if not maildir.exists():
         return []
-    box = mailbox.Maildir(str(maildir), create=False)
-    found = [box.get_message(key) for key in box.keys()]
-    return sorted(found, key=lambda message: message.get_date())
+    box = mailbox.Maildir(maildir, create=False)
+    return sorted((message for _key, message in box.items()), key=lambda message: message.get_date())

@@ -19,7 +19,7 @@ from asgi_lifespan import LifespanManager
 from joserfc.jwk import RSAKey
 from sqlalchemy import delete
 
-from devstack import tokens
+from devstack import smtp, tokens
 from devstack.broker import Broker
 from events.settings import EventSettings
 from resolvers.migrations import upgrade
@@ -135,7 +135,7 @@ def stripe_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The Stripe test server as its own process, for the whole run."""
     port = free_port()
     log = (tmp_path_factory.mktemp("stripe") / "stripe.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - our own command
+    process = subprocess.Popen(
         [sys.executable, "-m", "shopgraph", "devstack", "stripe", "--port", str(port)], stdout=log, stderr=log
     )
     url = f"http://127.0.0.1:{port}"
@@ -202,6 +202,14 @@ async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
     await instance.start()
     yield instance
     await instance.stop()
+
+
+@pytest.fixture
+def mail_sink(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """The SMTP sink for one test: its port, and the Maildir it fills."""
+    port, maildir = free_port(), tmp_path / "mail"
+    with smtp.running(port, maildir):
+        yield port, maildir
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from shopgraph.registry import app_factory, settings_for
 from resolvers.scopes import SCOPES, SERVICES_INTERNAL
+from shopgraph.registry import app_factory, settings_for
 from tests.support import factories
 from tests.support.graphql import GraphQLClient, data, error_codes
 

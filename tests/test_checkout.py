@@ -1,0 +1,136 @@
+"""Checkout through the subgraphs: a cart becomes an order with its stock held and a Stripe
+PaymentIntent open, once per idempotency key, never selling more than the shelf holds."""
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import func, select
+
+from subgraphs.catalog.tables import ReservationRow, StockRow
+from subgraphs.orders.tables import CheckoutRow, OrderRow
+from subgraphs.payments.tables import PaymentRow
+from tests.support import factories
+from tests.support.checkout import check_out, fill_cart, intent, payment_of
+from tests.support.graphql import data, error_codes
+
+
+async def count(stack: Any, name: str, model: Any, *where: Any) -> int:
+    async with stack.runtime(name).db() as session:
+        return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def stock(stack: Any, product_id: str) -> tuple[int, int]:
+    """(on hand, reserved)."""
+    async with stack.runtime("catalog").db() as session:
+        row = await session.get(StockRow, product_id)
+        assert row is not None
+        return row.on_hand, row.reserved
+
+
+async def nothing_left_behind(stack: Any, product_id: str, on_hand: int) -> None:
+    assert await count(stack, "orders", OrderRow) == 0
+    assert await count(stack, "orders", CheckoutRow) == 0
+    assert await count(stack, "payments", PaymentRow) == 0
+    assert await count(stack, "catalog", ReservationRow, ReservationRow.status == "HELD") == 0
+    assert await stock(stack, product_id) == (on_hand, 0)
+
+
+async def test_checkout_holds_the_stock_and_opens_one_intent_for_the_cart(
+    stack: Any, token: Any, stripe_api: str
+) -> None:
+    mug, tea = await factories.product(stack, price=1450, on_hand=10), await factories.product(stack, price=300)
+    ada = token("ada", email="ada@example.com")
+    await fill_cart(stack, ada, {mug.id: 2, tea.id: 1})
+
+    body = await check_out(stack, ada, "key-1", expectedTotal={"amount": 3200, "currency": "USD"})
+
+    order = data(body)["checkout"]
+    assert order["status"] == "PENDING_PAYMENT"
+    assert order["totals"]["total"] == {"amount": 3200, "currency": "USD"}
+    assert await stock(stack, mug.id) == (10, 2) and await stock(stack, tea.id) == (10, 1)
+    payment = await payment_of(stack, ada, order["id"])
+    assert payment["status"] == "REQUIRES_PAYMENT_METHOD" and payment["amount"] == {"amount": 3200, "currency": "USD"}
+    assert payment["clientSecret"].startswith(payment["providerRef"])
+    opened = await intent(stripe_api, payment["providerRef"])
+    assert (opened.amount, opened.currency, opened.metadata["order_id"]) == (3200, "usd", order["id"])
+
+
+async def test_the_same_key_sent_ten_times_at_once_makes_one_order_reservation_and_intent(
+    stack: Any, token: Any
+) -> None:
+    mug = await factories.product(stack, on_hand=10)
+    ada = token("ada", email="ada@example.com")
+    await fill_cart(stack, ada, {mug.id: 3})
+
+    bodies = await asyncio.gather(*(check_out(stack, ada, "same-key") for _ in range(10)))
+
+    assert {data(body)["checkout"]["id"] for body in bodies} == {data(bodies[0])["checkout"]["id"]}
+    assert await count(stack, "orders", OrderRow) == 1
+    assert await count(stack, "catalog", ReservationRow) == 1
+    assert await count(stack, "payments", PaymentRow) == 1
+    assert await stock(stack, mug.id) == (10, 3)
+
+
+async def test_the_same_key_with_other_input_is_a_conflict_and_after_success_the_same_order(
+    stack: Any, token: Any
+) -> None:
+    mug = await factories.product(stack)
+    ada = token("ada", email="ada@example.com")
+    await fill_cart(stack, ada, {mug.id: 1})
+
+    first = data(await check_out(stack, ada, "k"))["checkout"]
+    again = data(await check_out(stack, ada, "k"))["checkout"]
+    other = await check_out(stack, ada, "k", note="leave it at the door")
+
+    assert again == first
+    assert error_codes(other) == ["CONFLICT"]
+    assert await count(stack, "orders", OrderRow) == 1
+
+
+async def test_twenty_shoppers_for_the_last_five_units_make_exactly_five_orders(stack: Any, token: Any) -> None:
+    last = await factories.product(stack, on_hand=5)
+    shoppers = [token(f"shopper-{n}", email=f"s{n}@example.com") for n in range(20)]
+    for shopper in shoppers:
+        await fill_cart(stack, shopper, {last.id: 1})
+
+    bodies = await asyncio.gather(*(check_out(stack, shopper, "buy") for shopper in shoppers))
+
+    outcomes = sorted(error_codes(body)[0] if "errors" in body else "ORDERED" for body in bodies)
+    assert outcomes == ["INSUFFICIENT_STOCK"] * 15 + ["ORDERED"] * 5
+    assert await stock(stack, last.id) == (5, 5)
+    assert await count(stack, "catalog", ReservationRow, ReservationRow.status == "HELD") == 5
+    assert await count(stack, "payments", PaymentRow) == 5
+
+
+async def test_each_refusal_has_its_own_code_and_leaves_nothing_behind(stack: Any, token: Any) -> None:
+    mug = await factories.product(stack, price=1450, on_hand=3)
+    gone = await factories.product(stack, price=500, on_hand=3)
+    ada, bob, cy, dee = (token(name, email=f"{name}@example.com") for name in ("ada", "bob", "cy", "dee"))
+    await fill_cart(stack, bob, {mug.id: 1, gone.id: 1})
+    await fill_cart(stack, cy, {mug.id: 2})
+    await fill_cart(stack, dee, {mug.id: 1})
+    admin = token("admin", scopes=("catalog:write",))
+    await stack.client("catalog")("mutation($id: ID!) { archiveProduct(id: $id) { id } }", {"id": gone.id}, token=admin)
+    await stack.client("catalog")(
+        "mutation($id: ID!) { updateProduct(id: $id, input: {priceAmount: 1500}) { id } }", {"id": mug.id}, token=admin
+    )
+
+    empty = await check_out(stack, ada, "a")
+    archived = await check_out(stack, bob, "b")
+    repriced = await check_out(stack, cy, "c", expectedTotal={"amount": 2900, "currency": "USD"})
+    short = await check_out(stack, dee, "d", note="x" * 501)
+    await fill_cart(stack, dee, {mug.id: 3})
+    too_many = await check_out(stack, dee, "d")
+
+    assert error_codes(empty) == ["CART_EMPTY"]
+    assert error_codes(archived) == ["PRODUCT_UNAVAILABLE"]
+    assert archived["errors"][0]["extensions"]["productIds"] == [gone.id]
+    assert error_codes(repriced) == ["PRICE_CHANGED"]
+    assert repriced["errors"][0]["extensions"]["total"] == {"amount": 3000, "currency": "USD"}
+    assert error_codes(short) == ["BAD_USER_INPUT"]
+    assert error_codes(too_many) == ["INSUFFICIENT_STOCK"]
+    assert too_many["errors"][0]["extensions"]["available"] == {mug.id: 3}
+    await nothing_left_behind(stack, mug.id, 3)
+    # Fixed, the same key goes through: a refusal is not remembered against it.
+    accepted = await check_out(stack, cy, "c", expectedTotal={"amount": 3000, "currency": "USD"})
+    assert data(accepted)["checkout"]["status"] == "PENDING_PAYMENT"
