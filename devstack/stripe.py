@@ -10,8 +10,6 @@ It signs and sends ``payment_intent.*`` webhooks to the URLs registered at
 """
 
 import httpx
-from aiohttp import web
-from localstripe import resources, server
 
 from subgraphs.payments.settings import DEVELOPMENT_WEBHOOK_SECRET
 
@@ -20,6 +18,11 @@ HOST = "127.0.0.1"
 
 def serve(port: int) -> None:
     """Runs the server until the process is stopped."""
+    # Imported here: building localstripe's app at import time warns, and only this process
+    # needs it.
+    from aiohttp import web  # noqa: PLC0415
+    from localstripe import resources, server  # noqa: PLC0415
+
     resources.store.dump_to_disk = lambda: None
     web.run_app(server.app, host=HOST, port=port, print=None, access_log=None)
 

@@ -1,5 +1,5 @@
 """Demo data for ``make run``: a store called ``demo`` with ten categories, two hundred
-products with stock, and a shopper with an address, a cart and two orders.
+products with stock, and a shopper with an address, a cart and two paid orders.
 
 This top-level wiring is the one place that writes into several subgraphs' databases; it
 goes through each subgraph's own services, as its mutations do.
@@ -121,9 +121,10 @@ async def _seed(sessions: dict[str, async_sessionmaker[AsyncSession]], tenant: s
         "postal_code": "94105",
         "country": "US",
     }
+    # Settled history only: an unpaid demo order would have no intent at the Stripe test server.
     history = [
-        (OrderStatus.PAID, PaymentStatus.SUCCEEDED, products[10:12]),
-        (OrderStatus.PENDING_PAYMENT, PaymentStatus.REQUIRES_PAYMENT_METHOD, products[40:41]),
+        (OrderStatus.FULFILLED, PaymentStatus.SUCCEEDED, products[10:12]),
+        (OrderStatus.PAID, PaymentStatus.SUCCEEDED, products[40:41]),
     ]
     for order_status, payment_status, bought in history:
         async with sessions["orders"].begin() as session:

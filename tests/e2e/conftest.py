@@ -5,9 +5,13 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
+import httpx2
 import pytest
+from authlib.common.security import generate_token
+from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc.jwk import RSAKey
 
 from devstack import tokens
@@ -18,6 +22,7 @@ from shopgraph import demo_data
 from shopgraph.registry import SUBGRAPHS
 from shopgraph.system import Ports, System, SystemConfig, running
 
+REDIRECT_URI = "http://127.0.0.1/callback"
 # Far above what the suite sends: the rate limit has its own routers in test_rate_limit.
 GENEROUS_RATE_LIMIT = 100_000
 
@@ -66,3 +71,25 @@ def ask(
         sent["Authorization"] = f"Bearer {token}"
     response = httpx.post(url, json={"query": query, "variables": variables or {}}, headers=sent, timeout=30)
     return response.json()
+
+
+async def sign_in(system: System, username: str, password: str, scope: str) -> dict[str, str]:
+    """The flow a native app runs: Authlib's client makes the S256 challenge and redeems the code;
+    the "browser" is a plain HTTP client posting the provider's login form."""
+    issuer = system.config.issuer
+    oauth = AsyncOAuth2Client("shopgraph-cli", redirect_uri=REDIRECT_URI, scope=scope, code_challenge_method="S256")
+    verifier = generate_token(64)
+    url, state = oauth.create_authorization_url(f"{issuer}/authorize", code_verifier=verifier)
+    async with httpx2.AsyncClient() as browser:
+        page = await browser.get(url)
+        assert page.status_code == 200 and "<form" in page.text
+        request = {key: values[0] for key, values in parse_qs(urlparse(url).query).items()}
+        answer = await browser.post(f"{issuer}/authorize", data=request | {"username": username, "password": password})
+    assert answer.status_code == 302, answer.text
+    callback = answer.headers["location"]
+    assert parse_qs(urlparse(callback).query)["state"] == [state]
+    async with oauth:
+        token: dict[str, str] = await oauth.fetch_token(
+            f"{issuer}/token", authorization_response=callback, code_verifier=verifier
+        )
+    return token

@@ -13,35 +13,12 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from devstack.oidc.keys import KeyRing
 from shopgraph.system import System
-from tests.e2e.conftest import ask, mint, provider_key
+from tests.e2e.conftest import REDIRECT_URI, ask, mint, provider_key, sign_in
 from tests.support.forged import FORGERIES, Forgery
 
 pytestmark = pytest.mark.e2e
 
-REDIRECT_URI = "http://127.0.0.1/callback"
 ME = "{ me { id name } users(first: 1) { totalCount } }"
-
-
-async def sign_in(system: System, username: str, password: str, scope: str) -> dict[str, str]:
-    """The flow a native app runs: Authlib's client makes the S256 challenge and redeems the code;
-    the "browser" is a plain HTTP client posting the provider's login form."""
-    issuer = system.config.issuer
-    oauth = AsyncOAuth2Client("shopgraph-cli", redirect_uri=REDIRECT_URI, scope=scope, code_challenge_method="S256")
-    verifier = generate_token(64)
-    url, state = oauth.create_authorization_url(f"{issuer}/authorize", code_verifier=verifier)
-    async with httpx2.AsyncClient() as browser:
-        page = await browser.get(url)
-        assert page.status_code == 200 and "<form" in page.text
-        request = {key: values[0] for key, values in parse_qs(urlparse(url).query).items()}
-        answer = await browser.post(f"{issuer}/authorize", data=request | {"username": username, "password": password})
-    assert answer.status_code == 302, answer.text
-    callback = answer.headers["location"]
-    assert parse_qs(urlparse(callback).query)["state"] == [state]
-    async with oauth:
-        token: dict[str, str] = await oauth.fetch_token(
-            f"{issuer}/token", authorization_response=callback, code_verifier=verifier
-        )
-    return token
 
 
 async def test_the_pkce_flow_gives_a_token_the_router_accepts(system: System) -> None:
