@@ -34,6 +34,7 @@ from tests.support.checkout import (
     stripe_events,
 )
 from tests.support.graphql import data, error_codes
+from tests.support.kafka import free_port
 from tests.test_checkout import count, stock
 
 CART = "{ me { cart { itemCount } } }"
@@ -305,3 +306,23 @@ async def test_refunds_give_back_part_then_the_rest_and_never_more(stack: Any, t
     async with stripe_client(stripe_api) as client:
         at_stripe = await client.v1.refunds.list_async(params={"payment_intent": payment["providerRef"]})
     assert sorted(refund.amount for refund in at_stripe.data) == [1000, 1900]
+
+
+async def test_a_confirmation_waits_while_the_mail_server_is_down_and_goes_once_it_is_back(
+    stack: Any, token: Any, stripe_api: str, mail_sink: tuple[int, Path]
+) -> None:
+    _product, ada, order_id = await ordered(stack, token)
+    payment = await payment_of(stack, ada, order_id)
+    await pay(stripe_api, payment["providerRef"])
+    await deliver_webhooks(stack, stripe_api, payment["providerRef"])
+    await flow(stack)
+    orders = stack.runtime("orders")
+    port, maildir = mail_sink
+    down = orders.settings.model_copy(update={"smtp_port": free_port()})
+    up = orders.settings.model_copy(update={"smtp_port": port})
+
+    while_down = await notifications.send_queued(orders.writer, down)
+    once_up = await notifications.send_queued(orders.writer, up)
+
+    assert (while_down, once_up) == (0, 1)
+    assert len(messages(maildir)) == 1

@@ -77,39 +77,50 @@ async def queue_confirmation(order: OrderRow, lines: Sequence[OrderLineRow], *, 
 
 
 async def send_queued(sessions: async_sessionmaker[AsyncSession], settings: OrdersSettings) -> int:
-    """Sends what is queued, oldest first; what SMTP refuses stays queued for the next round
-    (up to ``MAX_ATTEMPTS`` tries)."""
-    async with sessions() as session:
-        queued = list(
-            await session.scalars(
-                select(NotificationRow)
-                .where(NotificationRow.sent_at.is_(None), NotificationRow.attempts < MAX_ATTEMPTS)
-                .order_by(NotificationRow.created_at)
-                .limit(BATCH)
-            )
-        )
+    """Sends everything queued, oldest first, over one SMTP connection per batch; what the
+    server refuses stays queued for the next round (up to ``MAX_ATTEMPTS`` tries)."""
     sent = 0
-    for mail in queued:
-        try:
-            await aiosmtplib.send(
-                _message(mail, settings),
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                timeout=settings.smtp_timeout_seconds,
+    while True:
+        async with sessions() as session:
+            queued = list(
+                await session.scalars(
+                    select(NotificationRow)
+                    .where(NotificationRow.sent_at.is_(None), NotificationRow.attempts < MAX_ATTEMPTS)
+                    .order_by(NotificationRow.created_at)
+                    .limit(BATCH)
+                )
             )
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            log.warning("mail not sent", notification_id=mail.id, error=str(exc))
-            async with sessions.begin() as session:
+        if not queued:
+            return sent
+        delivered = await _deliver(queued, settings)
+        async with sessions.begin() as session:
+            for mail in queued:
                 row = await session.get(NotificationRow, mail.id)
                 if row is not None:
                     row.attempts += 1
-            continue
-        async with sessions.begin() as session:
-            row = await session.get(NotificationRow, mail.id)
-            if row is not None:
-                row.sent_at, row.attempts = utcnow(), row.attempts + 1
-        sent += 1
-    return sent
+                    if mail.id in delivered:
+                        row.sent_at = utcnow()
+        sent += len(delivered)
+        if len(delivered) < len(queued):
+            return sent  # the server is refusing: try the rest next round
+
+
+async def _deliver(mails: list[NotificationRow], settings: OrdersSettings) -> set[str]:
+    """The ids of the mails the SMTP server accepted."""
+    accepted: set[str] = set()
+    smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, timeout=settings.smtp_timeout_seconds)
+    try:
+        async with smtp:
+            for mail in mails:
+                try:
+                    await smtp.send_message(_message(mail, settings))
+                except aiosmtplib.SMTPResponseException as exc:
+                    log.warning("mail refused", notification_id=mail.id, code=exc.code, error=exc.message)
+                else:
+                    accepted.add(mail.id)
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        log.warning("mail server unreachable", error=str(exc), unsent=len(mails) - len(accepted))
+    return accepted
 
 
 def _message(mail: NotificationRow, settings: OrdersSettings) -> EmailMessage:
