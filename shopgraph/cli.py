@@ -356,6 +356,8 @@ def run() -> None:
             "Demo accounts (username/password): shopper/shopper, admin/admin, partner/partner.\n"
             "A token for scripts: .venv/bin/shopgraph token shopper\n"
             "Events as they happen: .venv/bin/shopgraph events tail product.updated\n"
+            "Checkout: the README's 'Check out and pay'; pay at the Stripe test server, mail lands in "
+            f"{config.maildir}/new/.\n"
             f"Logs: {VAR}/logs/. Press Ctrl-C to stop everything.",
             soft_wrap=True,
         )
