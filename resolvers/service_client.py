@@ -12,6 +12,7 @@ error, so a domain refusal in the catalog reaches the storefront with its own co
 neither counts against the breaker nor is retried.
 """
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -68,7 +69,8 @@ class ServiceClient:
         """The decoded JSON body of a 2xx answer; the service's own error for a problem it
         explains; SERVICE_UNAVAILABLE when it cannot be reached or keeps failing."""
         try:
-            breaker = await self._breakers.get_breaker(self.name, exclude=[ShopgraphError])
+            # A refusal the service explains, or our own caller going away, is no sign of failure.
+            breaker = await self._breakers.get_breaker(self.name, exclude=[ShopgraphError, asyncio.CancelledError])
             async with breaker:
                 return await self._with_retries(method, path, tenant=tenant, json=json, params=params)
         except OpenedState as exc:

@@ -27,6 +27,12 @@ async def stock(stack: Any, product_id: str) -> tuple[int, int]:
         return row.on_hand, row.reserved
 
 
+async def reservation_statuses(stack: Any) -> list[str]:
+    """Every reservation's status, by key (an order's attempts in order)."""
+    async with stack.runtime("catalog").db() as session:
+        return list(await session.scalars(select(ReservationRow.status).order_by(ReservationRow.id)))
+
+
 async def nothing_left_behind(stack: Any, product_id: str, on_hand: int) -> None:
     assert await count(stack, "orders", OrderRow) == 0
     assert await count(stack, "orders", CheckoutRow) == 0

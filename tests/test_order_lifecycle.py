@@ -9,11 +9,9 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import select
 
 from devstack.smtp import messages
 from resolvers.db import utcnow
-from subgraphs.catalog.tables import ReservationRow
 from subgraphs.orders import notifications
 from subgraphs.orders.jobs import expire_unpaid
 from subgraphs.orders.tables import NotificationRow
@@ -35,7 +33,7 @@ from tests.support.checkout import (
 )
 from tests.support.graphql import data, error_codes
 from tests.support.kafka import free_port
-from tests.test_checkout import count, stock
+from tests.test_checkout import count, reservation_statuses, stock
 
 CART = "{ me { cart { itemCount } } }"
 RETRY = "mutation($id: ID!) { retryPayment(orderId: $id) { id status } }"
@@ -63,11 +61,6 @@ async def cart_items(stack: Any, ada: str) -> int:
     )
     cart = data(body)["_entities"][0]["cart"]
     return int(cart["itemCount"]) if cart else 0
-
-
-async def reservation_statuses(stack: Any) -> list[str]:
-    async with stack.runtime("catalog").db() as session:
-        return list(await session.scalars(select(ReservationRow.status).order_by(ReservationRow.id)))
 
 
 async def test_a_paid_order_sells_its_stock_empties_the_cart_and_mails_one_confirmation(
@@ -256,6 +249,28 @@ async def test_an_order_unpaid_past_its_time_expires_and_gives_its_stock_back(
     assert await order_status(stack, ada, order_id) == "EXPIRED"
     assert await stock(stack, product.id) == (10, 0)
     assert (await intent(stripe_api, opened["providerRef"])).status == "canceled"
+
+
+async def test_money_taken_at_the_last_moment_for_an_expired_order_goes_back(
+    stack: Any, token: Any, stripe_api: str
+) -> None:
+    product, ada, order_id = await ordered(stack, token)
+    payment = await payment_of(stack, ada, order_id)
+    await pay(stripe_api, payment["providerRef"])  # its webhook has not arrived yet
+
+    await expire_unpaid(stack.runtime("orders").writer, now=utcnow() + timedelta(minutes=31))
+    carried = await flow(stack)
+    late = await deliver_webhooks(stack, stripe_api, payment["providerRef"])
+    await flow(stack)
+
+    assert await order_status(stack, ada, order_id) == "EXPIRED"
+    assert await stock(stack, product.id) == (10, 0)
+    assert (await payment_of(stack, ada, order_id))["refunded"] == {"amount": 2900}
+    assert [e.type for e in carried if e.type.startswith("payment.")] == ["payment.success", "payment.refunded"]
+    assert [answer.status_code for answer in late] == [200]
+    async with stripe_client(stripe_api) as client:
+        at_stripe = await client.v1.refunds.list_async(params={"payment_intent": payment["providerRef"]})
+    assert [refund.amount for refund in at_stripe.data] == [2900]
 
 
 async def test_without_a_webhook_payments_asks_stripe_and_the_order_is_paid(

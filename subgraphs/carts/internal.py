@@ -19,7 +19,6 @@ class CartLineOut(BaseModel):
 
 
 class CartOut(BaseModel):
-    id: str | None
     lines: list[CartLineOut]
 
 
@@ -27,10 +26,9 @@ class CartOut(BaseModel):
 async def open_cart(
     request: Request, _service: ServiceCaller, tenant: Tenant, user_id: Annotated[str, Path(max_length=255)]
 ) -> CartOut:
-    """The shopper's open cart and its lines; no cart is an empty one."""
+    """The lines of the shopper's open cart; no cart is an empty one."""
     async with runtime_of(request).db() as session:
-        cart, lines = await services.open_cart_lines(tenant, user_id, session=session)
+        lines = await services.open_cart_lines(tenant, user_id, session=session)
     return CartOut(
-        id=cart.id if cart else None,
         lines=[CartLineOut(productId=line.product_id, quantity=line.quantity) for line in lines],
     )

@@ -106,18 +106,14 @@ async def clear(tenant: str, user_id: str, *, session: AsyncSession) -> CartRow 
     return await _touched(cart, session=session)
 
 
-async def open_cart_lines(
-    tenant: str, user_id: str, *, session: AsyncSession
-) -> tuple[CartRow | None, list[CartLineRow]]:
-    cart = await session.scalar(
-        select(CartRow).where(CartRow.tenant_id == tenant, CartRow.user_id == user_id, CartRow.status == OPEN)
-    )
-    if cart is None:
-        return None, []
+async def open_cart_lines(tenant: str, user_id: str, *, session: AsyncSession) -> list[CartLineRow]:
     lines = await session.scalars(
-        select(CartLineRow).where(CartLineRow.cart_id == cart.id).order_by(CartLineRow.added_at, CartLineRow.id)
+        select(CartLineRow)
+        .join(CartRow, CartRow.id == CartLineRow.cart_id)
+        .where(CartRow.tenant_id == tenant, CartRow.user_id == user_id, CartRow.status == OPEN)
+        .order_by(CartLineRow.added_at, CartLineRow.id)
     )
-    return cart, list(lines)
+    return list(lines)
 
 
 async def take_out_ordered(tenant: str, user_id: str, ordered: dict[str, int], *, session: AsyncSession) -> bool:

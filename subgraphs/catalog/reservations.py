@@ -161,16 +161,25 @@ async def commit(tenant: str, reservation_id: str, *, session: AsyncSession) -> 
     return reservation
 
 
-async def expired(now: datetime, *, limit: int, session: AsyncSession) -> list[tuple[str, str, str]]:
-    """Held reservations past their time, as (tenant, reservation id, order id): their order
-    was never committed, or nobody told us how it ended."""
+async def expired(now: datetime, *, limit: int, session: AsyncSession) -> list[tuple[str, str]]:
+    """Held reservations past their time, as (tenant, reservation id): their order was never
+    committed, or nobody told us how it ended."""
     rows = await session.execute(
-        select(ReservationRow.tenant_id, ReservationRow.id, ReservationRow.order_id)
+        select(ReservationRow.tenant_id, ReservationRow.id)
         .where(ReservationRow.status == ReservationStatus.HELD, ReservationRow.expires_at < now)
         .order_by(ReservationRow.expires_at)
         .limit(limit)
     )
-    return [(tenant, reservation_id, order_id) for tenant, reservation_id, order_id in rows.tuples()]
+    return [(tenant, reservation_id) for tenant, reservation_id in rows.tuples()]
+
+
+async def expire(tenant: str, reservation_id: str, *, now: datetime, session: AsyncSession) -> bool:
+    """Releases a reservation still held past its time; False when it was settled meanwhile."""
+    reservation = await _locked(reservation_id, tenant, session=session)
+    if reservation.status != ReservationStatus.HELD or reservation.expires_at >= now:
+        return False
+    await release(tenant, reservation_id, order_id=reservation.order_id, session=session)
+    return True
 
 
 async def _same_request(

@@ -11,15 +11,22 @@ PaymentIntent open.
     4. open the payment (payments): one PaymentIntent per order attempt
     5. commit the order (PENDING_PAYMENT) with ``order.created`` and complete the key
 
-No lock is held across a call to another service. When a step after the reservation fails,
-the reservation is released before the error is returned; a checkout that dies without
-releasing leaves a reservation the catalog releases when it expires. A failed checkout
-deletes its key's row, so the same key may be sent again once the cause is fixed.
+No lock is held across a call to another service. When a step from the reservation on fails
+(or the request is cancelled), the attempt is abandoned before the error is returned: its
+reservation released and its payment voided, both idempotent, so a call that timed out but
+went through is undone too. A checkout whose process dies leaves a reservation the catalog
+releases when it expires, and an attempt the next call with the key abandons when it takes
+over. A failed checkout deletes its key's row, so the same key may be sent again once the
+cause is fixed.
+
+``retry_payment`` runs steps 3 and 4 again for an order whose payment failed, under the
+order's next attempt, taken under the order's lock before anything else.
 """
 
 import asyncio
 import hashlib
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,13 +38,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.context import Context
 from resolvers.db import insert_if_absent, new_id, utcnow
-from resolvers.errors import BadUserInput, CartEmpty, Conflict, InsufficientStock, PriceChanged, ProductUnavailable
+from resolvers.errors import (
+    BadUserInput,
+    CartEmpty,
+    Conflict,
+    InsufficientStock,
+    InvalidTransition,
+    PriceChanged,
+    ProductUnavailable,
+)
 from resolvers.money import Money
 from subgraphs.orders import services
 from subgraphs.orders.clients import CheckoutClients, ProductFacts
 from subgraphs.orders.published import reservation_id
 from subgraphs.orders.settings import OrdersSettings
-from subgraphs.orders.tables import CheckoutRow, OrderRow
+from subgraphs.orders.tables import CheckoutRow, OrderRow, OrderStatus
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +107,7 @@ class Checkout:
             claim = claim_or_order
             try:
                 return await self._place(request, claim)
-            except Exception:
+            except (Exception, asyncio.CancelledError):
                 await self._forget(claim)
                 raise
 
@@ -142,15 +157,18 @@ class Checkout:
                 return None
             # The call holding the key stopped answering (its process died): take it over
             # with the next attempt, whose reservation and payment are new.
+            order_id, stale = row.order_id, row.attempt
             taken = await session.execute(
                 update(CheckoutRow)
-                .where(CheckoutRow.id == row.id, CheckoutRow.attempt == row.attempt, CheckoutRow.completed.is_(False))
-                .values(attempt=row.attempt + 1, lease_until=lease)
+                .where(CheckoutRow.id == row.id, CheckoutRow.attempt == stale, CheckoutRow.completed.is_(False))
+                .values(attempt=stale + 1, lease_until=lease)
             )
             if taken.rowcount != 1:  # type: ignore[attr-defined]
                 return None
-            log.warning("stale checkout taken over", order_id=row.order_id, attempt=row.attempt + 1)
-            return Claim(row.order_id, row.attempt + 1)
+        log.warning("stale checkout taken over", order_id=order_id, attempt=stale + 1)
+        # The old attempt can no longer commit (``_locked_claim`` refuses it): undo what it held.
+        await self._abandon(order_id, stale)
+        return Claim(order_id, stale + 1)
 
     async def _place(self, request: CheckoutRequest, claim: Claim) -> OrderRow:
         quantities = await self.clients.cart(self.tenant, self.user_id)
@@ -161,11 +179,14 @@ class Checkout:
         now = utcnow()
         expires_at = now + timedelta(seconds=self.settings.payment_window_seconds)
         held_until = expires_at + timedelta(seconds=self.settings.reservation_grace_seconds)
-        reservation = reservation_id(claim.order_id, claim.attempt)
-        held = await self.clients.reserve(
-            self.tenant, reservation, order_id=claim.order_id, quantities=quantities, expires_at=held_until
-        )
         try:
+            held = await self.clients.reserve(
+                self.tenant,
+                reservation_id(claim.order_id, claim.attempt),
+                order_id=claim.order_id,
+                quantities=quantities,
+                expires_at=held_until,
+            )
             moved = [d.product_id for d in drafts if held[d.product_id].amount != d.unit_price_amount]
             if moved:
                 raise PriceChanged("A price changed during checkout; review your cart.", productIds=moved)
@@ -173,8 +194,47 @@ class Checkout:
                 self.tenant, order_id=claim.order_id, attempt=claim.attempt, user_id=self.user_id, total=total
             )
             return await self._commit(request, claim, drafts, total, expires_at)
-        except Exception:
-            await self._release(reservation, claim.order_id)
+        except (Exception, asyncio.CancelledError):
+            await self._abandon(claim.order_id, claim.attempt)
+            raise
+
+    async def retry_payment(self, order: OrderRow) -> OrderRow:
+        """Holds the stock again and opens a new payment for an order whose payment failed;
+        an order in any other status is answered as it is."""
+        async with self.context.transaction() as session:
+            order = await services.locked(self.tenant, order.id, session=session)
+            if order.status != OrderStatus.PAYMENT_FAILED:
+                return order
+            # Claimed first: every try has keys of its own, and concurrent tries one winner.
+            order.attempt += 1
+            attempt = order.attempt
+            lines = await services.lines_of(order, session=session)
+        quantities: Counter[str] = Counter()
+        for line in lines:
+            quantities[line.product_id] += line.quantity
+        expires_at = utcnow() + timedelta(seconds=self.settings.payment_window_seconds)
+        try:
+            await self.clients.reserve(
+                self.tenant,
+                reservation_id(order.id, attempt),
+                order_id=order.id,
+                quantities=quantities,
+                expires_at=expires_at + timedelta(seconds=self.settings.reservation_grace_seconds),
+            )
+            total = Money.of(order.total_amount, order.currency)
+            await self.clients.open_payment(
+                self.tenant, order_id=order.id, attempt=attempt, user_id=order.user_id, total=total
+            )
+            async with self.context.transaction() as session:
+                order = await services.locked(self.tenant, order.id, session=session)
+                if order.status != OrderStatus.PAYMENT_FAILED or order.attempt != attempt:
+                    raise InvalidTransition(f"The order became {order.status} meanwhile.", status=order.status)
+                order.expires_at = expires_at
+                return await services.move(
+                    order, OrderStatus.PENDING_PAYMENT, reason="payment retried", session=session
+                )
+        except (Exception, asyncio.CancelledError):
+            await self._abandon(order.id, attempt)
             raise
 
     def _priced(
@@ -200,6 +260,8 @@ class Checkout:
             for p, quantity in quantities.items()
         ]
         total = Money.of(sum(d.unit_price_amount * d.quantity for d in drafts), currency)
+        if total.amount < 1:
+            raise BadUserInput("A cart that costs nothing cannot be checked out; nothing would be paid.")
         if expected is not None and (expected.amount, expected.currency) != (total.amount, total.currency):
             raise PriceChanged(
                 f"Your cart now totals {total.amount} {total.currency}, not {expected.amount} {expected.currency}.",
@@ -271,14 +333,22 @@ class Checkout:
                 )
             )
 
-    async def _release(self, reservation: str, order_id: str) -> None:
-        """Compensates a failed checkout; if even that fails, the reservation expires."""
-        try:
-            await self.clients.release(self.tenant, reservation, order_id=order_id)
-        except Exception as exc:
-            log.warning(
-                "release after a failed checkout failed; it will expire", reservation=reservation, error=str(exc)
-            )
+    async def _abandon(self, order_id: str, attempt: int) -> None:
+        """Undoes an attempt that will not become a placed order: its reservation released, its
+        payment voided. Both are idempotent and harmless for what never happened; when one
+        fails anyway, the reservation expires and the payment is never shown to anyone."""
+        steps: tuple[tuple[str, Callable[[], Awaitable[None]]], ...] = (
+            (
+                "release",
+                lambda: self.clients.release(self.tenant, reservation_id(order_id, attempt), order_id=order_id),
+            ),
+            ("void", lambda: self.clients.void_payment(self.tenant, order_id=order_id, attempt=attempt)),
+        )
+        for what, undo in steps:
+            try:
+                await undo()
+            except Exception as exc:
+                log.warning("undoing an abandoned attempt failed", step=what, order_id=order_id, error=str(exc))
 
 
 async def record_early_outcome(

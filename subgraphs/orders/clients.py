@@ -21,12 +21,6 @@ class ProductFacts:
     available: int
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedPayment:
-    id: str
-    client_secret: str | None
-
-
 class CheckoutClients:
     def __init__(self, carts: ServiceClient, catalog: ServiceClient, payments: ServiceClient) -> None:
         self._carts = carts
@@ -86,13 +80,15 @@ class CheckoutClients:
             "POST", f"/internal/v1/reservations/{reservation_id}/release", tenant=tenant, json={"orderId": order_id}
         )
 
-    async def open_payment(
-        self, tenant: str, *, order_id: str, attempt: int, user_id: str, total: Money
-    ) -> OpenedPayment:
-        body = await self._payments.call(
+    async def open_payment(self, tenant: str, *, order_id: str, attempt: int, user_id: str, total: Money) -> None:
+        """Opens the attempt's PaymentIntent; its client secret reaches the shopper through
+        ``Order.payment``."""
+        await self._payments.call(
             "PUT",
             f"/internal/v1/orders/{order_id}/payments/{attempt}",
             tenant=tenant,
             json={"userId": user_id, "amount": {"amount": total.amount, "currency": total.currency}},
         )
-        return OpenedPayment(id=body["id"], client_secret=body["clientSecret"])
+
+    async def void_payment(self, tenant: str, *, order_id: str, attempt: int) -> None:
+        await self._payments.call("POST", f"/internal/v1/orders/{order_id}/payments/{attempt}/void", tenant=tenant)

@@ -1,19 +1,14 @@
 """The orders mutation root: checkout, and moving an order along its life."""
 
-from collections import Counter
-from datetime import timedelta
-
 import strawberry
 
 from resolvers import scopes, validation
-from resolvers.db import utcnow
 from resolvers.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from resolvers.money import Money, check_currency
 from resolvers.permissions import requires_any_scope, requires_scopes
 from subgraphs.orders import services
 from subgraphs.orders.checkout import Checkout, CheckoutRequest
 from subgraphs.orders.clients import CheckoutClients
-from subgraphs.orders.published import reservation_id
 from subgraphs.orders.settings import OrdersSettings
 from subgraphs.orders.tables import OrderStatus
 from subgraphs.orders.types import ADMIN_SCOPE, CheckoutInput, Info, Order
@@ -84,43 +79,11 @@ class Mutation:
     async def retry_payment(self, info: Info, order_id: strawberry.ID) -> Order:
         context = info.context
         await _own_order(info, order_id, allow_admin=False)
-        tenant, settings = context.tenant, _settings(info)
-        order = await context.loaders.order.load(validation.uuid_id(order_id))
+        order = await context.loaders.order.load(validation.uuid_id(order_id, field="orderId"))
         if order is None:
             raise NotFound("No such order.", field="orderId")
-        if order.status != OrderStatus.PAYMENT_FAILED:
-            return Order.from_row(order)  # retried already, or nothing to retry
-        attempt = order.attempt + 1
-        clients = CheckoutClients.of(context.runtime)
-        quantities: Counter[str] = Counter()
-        for line in await context.loaders.lines.load(order.id):
-            quantities[line.product_id] += line.quantity
-        expires_at = utcnow() + timedelta(seconds=settings.payment_window_seconds)
-        reservation = reservation_id(order.id, attempt)
-        await clients.reserve(
-            tenant,
-            reservation,
-            order_id=order.id,
-            quantities=quantities,
-            expires_at=expires_at + timedelta(seconds=settings.reservation_grace_seconds),
-        )
-        try:
-            await clients.open_payment(
-                tenant,
-                order_id=order.id,
-                attempt=attempt,
-                user_id=order.user_id,
-                total=Money.of(order.total_amount, order.currency),
-            )
-            async with context.transaction() as session:
-                order = await services.locked(tenant, order.id, session=session)
-                if order.status == OrderStatus.PAYMENT_FAILED and order.attempt == attempt - 1:
-                    order.attempt, order.expires_at = attempt, expires_at
-                    await services.move(order, OrderStatus.PENDING_PAYMENT, reason="payment retried", session=session)
-        except Exception:
-            await clients.release(tenant, reservation, order_id=order.id)
-            raise
-        return Order.from_row(order)
+        checkout = Checkout(context, CheckoutClients.of(context.runtime), _settings(info))
+        return Order.from_row(await checkout.retry_payment(order))
 
     @requires_scopes(scopes.ORDERS_WRITE, description="Cancels one of the caller's orders before it is paid.")
     async def cancel_order(self, info: Info, id: strawberry.ID) -> Order:

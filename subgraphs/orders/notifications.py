@@ -2,8 +2,10 @@
 
 The mail is queued in the transaction that marks the order paid (so it exists if and only if
 the order is paid, once per order) and sent by the notifications job over SMTP, which marks
-it sent. A crash between sending and marking sends it again; its Message-ID stays the same,
-so mail clients show it once.
+it sent. While the server is unreachable nothing is lost or counted against the mail; a mail
+the server refuses is tried ``MAX_ATTEMPTS`` times, then given up with an error in the log. A
+crash between sending and marking sends it again, under the same Message-ID. One orders worker
+sends the mail (two would each send the whole queue).
 """
 
 from collections.abc import Sequence
@@ -25,7 +27,13 @@ BATCH = 20
 MAX_ATTEMPTS = 20
 
 
+# ISO 4217 currencies without minor units; the rest have two (cents), as our prices assume.
+_WHOLE_UNITS = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG", "RWF"})
+
+
 def _money(amount: int, currency: str) -> str:
+    if currency in _WHOLE_UNITS:
+        return f"{amount:,} {currency}"
     return f"{amount / 100:,.2f} {currency}"
 
 
@@ -92,35 +100,41 @@ async def send_queued(sessions: async_sessionmaker[AsyncSession], settings: Orde
             )
         if not queued:
             return sent
-        delivered = await _deliver(queued, settings)
+        delivered, refused = await _deliver(queued, settings)
         async with sessions.begin() as session:
             for mail in queued:
                 row = await session.get(NotificationRow, mail.id)
-                if row is not None:
-                    row.attempts += 1
-                    if mail.id in delivered:
-                        row.sent_at = utcnow()
+                if row is None or (mail.id not in delivered and mail.id not in refused):
+                    continue
+                row.attempts += 1
+                if mail.id in delivered:
+                    row.sent_at = utcnow()
+                elif row.attempts >= MAX_ATTEMPTS:
+                    log.error("mail given up", notification_id=row.id, order_id=row.order_id, to=row.to_address)
         sent += len(delivered)
         if len(delivered) < len(queued):
-            return sent  # the server is refusing: try the rest next round
+            return sent  # the rest next round
 
 
-async def _deliver(mails: list[NotificationRow], settings: OrdersSettings) -> set[str]:
-    """The ids of the mails the SMTP server accepted."""
+async def _deliver(mails: list[NotificationRow], settings: OrdersSettings) -> tuple[set[str], set[str]]:
+    """The ids of the mails the SMTP server accepted, and of those it refused; a mail it never
+    saw (the server went away) is in neither."""
     accepted: set[str] = set()
+    refused: set[str] = set()
     smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, timeout=settings.smtp_timeout_seconds)
     try:
         async with smtp:
             for mail in mails:
                 try:
                     await smtp.send_message(_message(mail, settings))
-                except aiosmtplib.SMTPResponseException as exc:
-                    log.warning("mail refused", notification_id=mail.id, code=exc.code, error=exc.message)
+                except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
+                    log.warning("mail refused", notification_id=mail.id, error=str(exc))
+                    refused.add(mail.id)
                 else:
                     accepted.add(mail.id)
     except (aiosmtplib.SMTPException, OSError) as exc:
-        log.warning("mail server unreachable", error=str(exc), unsent=len(mails) - len(accepted))
-    return accepted
+        log.warning("mail server unreachable", error=str(exc), unsent=len(mails) - len(accepted) - len(refused))
+    return accepted, refused
 
 
 def _message(mail: NotificationRow, settings: OrdersSettings) -> EmailMessage:

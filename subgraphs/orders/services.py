@@ -8,7 +8,7 @@ An order's life, and the only moves it makes (``move`` refuses the rest):
         ▼  │
     PAYMENT_FAILED ──expired / cancelled──▶ EXPIRED / CANCELLED
 
-Every move locks the order, publishes ``order.status_changed`` (the catalog commits or releases
+Every move is made on the locked order and publishes ``order.status_changed`` (the catalog commits or releases
 the attempt's reservation from it, carts and payments follow), and a payment outcome that
 does not fit the order's status is logged and ignored: never applied twice.
 """

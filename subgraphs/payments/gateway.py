@@ -1,9 +1,10 @@
 """Stripe, through the real ``stripe`` SDK's async client: PaymentIntents and refunds. Its base
 URL is a setting (Stripe's own in production, the local test server elsewhere).
 
-Every create carries an idempotency key derived from what it is for, so Stripe itself refuses
-to make a second intent or refund for the same purpose. The test server ignores those keys;
-the callers' own guarantees (a locked row per order attempt, per payment) hold without them.
+Every create carries an idempotency key: an intent's is derived from its order attempt, so
+Stripe itself never makes a second intent for one attempt; a refund's from its own id. The
+test server ignores those keys; the callers' own guarantees (a locked row per order attempt,
+per payment) hold without them.
 """
 
 from collections.abc import AsyncIterator

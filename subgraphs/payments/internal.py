@@ -31,6 +31,10 @@ class PaymentOut(BaseModel):
     clientSecret: str | None
 
 
+OrderId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+Attempt = Annotated[int, Path(ge=1, le=1000)]
+
+
 @router.put(
     "/orders/{order_id}/payments/{attempt}",
     response_model=PaymentOut,
@@ -40,8 +44,8 @@ async def open_payment(
     request: Request,
     _service: ServiceCaller,
     tenant: Tenant,
-    order_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
-    attempt: Annotated[int, Path(ge=1, le=1000)],
+    order_id: OrderId,
+    attempt: Attempt,
     body: OpenPaymentIn,
 ) -> PaymentOut:
     """Creates the PaymentIntent on the first call; every later call for the same attempt
@@ -63,3 +67,23 @@ async def open_payment(
         return PaymentOut(
             id=payment.id, status=payment.status, providerRef=payment.provider_ref, clientSecret=payment.client_secret
         )
+
+
+class VoidedOut(BaseModel):
+    status: str | None
+
+
+@router.post(
+    "/orders/{order_id}/payments/{attempt}/void",
+    response_model=VoidedOut,
+    summary="End an attempt that will not be paid (idempotent)",
+)
+async def void_payment(
+    request: Request, _service: ServiceCaller, tenant: Tenant, order_id: OrderId, attempt: Attempt
+) -> VoidedOut:
+    """Cancels the attempt's intent (refunding it if it was paid anyway); an attempt that never
+    opened a payment has nothing to void."""
+    runtime = runtime_of(request)
+    async with runtime.writer.begin() as session:
+        payment = await services.void(tenant, order_id, attempt, gateway=runtime.extra, session=session)
+        return VoidedOut(status=payment.status if payment else None)

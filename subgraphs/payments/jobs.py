@@ -13,20 +13,19 @@ from subgraphs.payments.gateway import StripeGateway
 from subgraphs.payments.settings import PaymentsSettings
 
 BATCH = 50
+MAX_POLL_INTERVAL = timedelta(minutes=10)
 
 
 async def poll_unsettled(
     sessions: async_sessionmaker[AsyncSession], settings: PaymentsSettings, *, now: datetime | None = None
 ) -> int:
     """Asks Stripe about payments whose webhook has not come within the grace period, and
-    settles them as a webhook would have. Each payment is settled in its own transaction."""
+    settles them as a webhook would have; each is asked again later, less often as it ages.
+    Each payment is settled in its own transaction."""
     now = now or utcnow()
     async with sessions() as session:
         due = await services.due_for_polling(
-            created_before=now - timedelta(seconds=settings.webhook_grace_seconds),
-            checked_before=now - timedelta(seconds=settings.poll_every_seconds),
-            limit=BATCH,
-            session=session,
+            now, grace=timedelta(seconds=settings.webhook_grace_seconds), limit=BATCH, session=session
         )
     settled = 0
     async with StripeGateway.open(settings) as gateway:
@@ -38,8 +37,10 @@ async def poll_unsettled(
             async with sessions.begin() as session:
                 payment = await services.locked_by_intent(intent_id, session=session)
                 if payment is not None:
-                    payment.checked_at = now
-                    settled += await services.settle(payment, intent, session=session)
+                    payment.next_check_at = services.next_check(
+                        payment, now, every=timedelta(seconds=settings.poll_every_seconds), at_most=MAX_POLL_INTERVAL
+                    )
+                    settled += await services.settle(payment, intent, gateway=gateway, session=session)
     return settled
 
 

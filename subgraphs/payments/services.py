@@ -4,13 +4,14 @@ A payment is one attempt to pay an order: one PaymentIntent. Stripe is the truth
 intent; we learn it from webhooks, from polling when no webhook comes, and from our own calls.
 Whatever the source and order of arrival, ``settle`` applies it under the payment's row lock:
 SUCCEEDED is final (a late "failed" about an intent that then succeeded changes nothing),
-and each outcome is published once.
+and each outcome is published once. A payment whose order attempt ended unpaid is voided: its
+intent cancelled, or, when it took money anyway, refunded in full.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.db import insert_if_absent, new_id, utcnow
@@ -78,7 +79,8 @@ async def open_intent(
         intent = await gateway.create_intent(
             amount=amount,
             currency=currency,
-            metadata={"tenant": tenant, "order_id": order_id, "attempt": str(attempt), "payment_id": payment.id},
+            # The same parameters on every try: Stripe refuses a reused key with other ones.
+            metadata={"tenant": tenant, "order_id": order_id, "attempt": str(attempt)},
             idempotency_key=intent_key(order_id, attempt),
         )
         payment.provider_ref = intent.id
@@ -97,9 +99,10 @@ async def locked_by_intent(intent_id: str, *, session: AsyncSession) -> PaymentR
     return payment
 
 
-async def settle(payment: PaymentRow, intent: Intent, *, session: AsyncSession) -> bool:
+async def settle(payment: PaymentRow, intent: Intent, *, gateway: StripeGateway, session: AsyncSession) -> bool:
     """Brings a locked payment to what Stripe says of its intent; True when that changed it.
-    Publishes ``payment.success`` or ``payment.failed`` on the change that earns it."""
+    Publishes ``payment.success`` or ``payment.failed`` on the change that earns it, and gives
+    back at once money taken for an attempt that was voided meanwhile."""
     if payment.status in CAPTURED or payment.status == PaymentStatus.CANCELLED:
         return False  # final: whatever arrives late about the intent changes nothing
     if intent.status == "succeeded":
@@ -107,8 +110,13 @@ async def settle(payment: PaymentRow, intent: Intent, *, session: AsyncSession) 
         payment.failure_message = None
         await session.flush()
         await published.payment_succeeded(session, payment)
+        if payment.void_requested:
+            log.warning("paid after its order attempt ended; refunding", payment_id=payment.id)
+            await refund(payment.tenant_id, payment.id, payment.amount, gateway=gateway, session=session)
         return True
     if intent.status == "canceled":
+        if payment.status == PaymentStatus.FAILED:
+            return False  # cancelled because it failed: "failed" says more
         payment.status = PaymentStatus.CANCELLED
     elif intent.status == "processing":
         payment.status = PaymentStatus.PROCESSING
@@ -127,27 +135,26 @@ async def settle(payment: PaymentRow, intent: Intent, *, session: AsyncSession) 
 async def void(
     tenant: str, order_id: str, attempt: int, *, gateway: StripeGateway, session: AsyncSession
 ) -> PaymentRow | None:
-    """The order's attempt ended without a sale (failed, cancelled, expired): its intent is
-    cancelled so nobody can pay it any more, and money it took meanwhile goes back."""
+    """The order's attempt ended without a sale (failed, cancelled, expired, abandoned): its
+    intent is cancelled so nobody can pay it any more. An intent Stripe is still processing
+    cannot be cancelled; the payment stays marked, and ``settle`` refunds it if it succeeds."""
     payment = await session.scalar(
         select(PaymentRow)
         .where(PaymentRow.tenant_id == tenant, PaymentRow.order_id == order_id, PaymentRow.attempt == attempt)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    if payment is None or payment.provider_ref is None or payment.status == PaymentStatus.CANCELLED:
+    if payment is None or payment.provider_ref is None or payment.status in CAPTURED - {PaymentStatus.SUCCEEDED}:
         return payment
-    intent = await gateway.intent(payment.provider_ref)
-    if intent.status == "succeeded":
-        await settle(payment, intent, session=session)
-        if payment.refunded_amount < payment.amount:
-            log.warning("paid after its order ended; refunding", payment_id=payment.id, order_id=order_id)
-            await refund(tenant, payment.id, payment.amount - payment.refunded_amount, gateway=gateway, session=session)
-        return payment
-    if intent.status != "canceled":
-        intent = await gateway.cancel(payment.provider_ref)
-    if payment.status != PaymentStatus.FAILED:
-        payment.status = PaymentStatus.CANCELLED
+    payment.void_requested = True
     await session.flush()
+    intent = await gateway.intent(payment.provider_ref)
+    if intent.status not in ("succeeded", "processing", "canceled"):
+        intent = await gateway.cancel(payment.provider_ref)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        await refund(tenant, payment.id, payment.amount - payment.refunded_amount, gateway=gateway, session=session)
+    else:
+        await settle(payment, intent, gateway=gateway, session=session)
     return payment
 
 
@@ -189,23 +196,30 @@ async def refund(
     return payment
 
 
-async def due_for_polling(
-    *, created_before: datetime, checked_before: datetime, limit: int, session: AsyncSession
-) -> list[str]:
-    """Payments still waiting for Stripe's word after the grace period, least recently asked
+async def due_for_polling(now: datetime, *, grace: timedelta, limit: int, session: AsyncSession) -> list[str]:
+    """Payments still waiting for Stripe's word whose time to ask has come, most overdue
     first: their webhook was lost, or never sent."""
     rows = await session.scalars(
         select(PaymentRow.provider_ref)
         .where(
             PaymentRow.status.in_(UNSETTLED),
             PaymentRow.provider_ref.is_not(None),
-            PaymentRow.created_at < created_before,
-            or_(PaymentRow.checked_at.is_(None), PaymentRow.checked_at < checked_before),
+            or_(
+                PaymentRow.next_check_at < now,
+                and_(PaymentRow.next_check_at.is_(None), PaymentRow.created_at < now - grace),
+            ),
         )
-        .order_by(PaymentRow.created_at)
+        .order_by(PaymentRow.next_check_at.is_not(None), PaymentRow.next_check_at, PaymentRow.created_at)
         .limit(limit)
     )
     return [ref for ref in rows if ref is not None]
+
+
+def next_check(payment: PaymentRow, now: datetime, *, every: timedelta, at_most: timedelta) -> datetime:
+    """Asked about often while young, then less and less: a quarter of its age, within bounds.
+    An open intent nobody pays is asked about a few dozen times in its order's life, not
+    hundreds."""
+    return now + min(max(every, (now - payment.created_at) / 4), at_most)
 
 
 async def record_payment(

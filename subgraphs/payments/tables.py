@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from events.store import EventStore
@@ -56,8 +56,12 @@ class PaymentRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(30), default=PaymentStatus.REQUIRES_PAYMENT_METHOD)
-    # When we last asked Stripe about it because no webhook came.
-    checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When to ask Stripe about it next if no webhook has settled it by then (unset: the
+    # webhook grace period after its creation).
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Its order attempt ended unpaid: the intent is to be cancelled, and money it takes
+    # anyway (it was already processing) goes straight back.
+    void_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -3,8 +3,10 @@
 The signature is checked first (``stripe.Webhook.construct_event``: the shared secret, and a
 timestamp no older than the tolerance, so a captured delivery cannot be replayed later). Each
 Stripe event id is recorded in the transaction of its effect, so a repeated delivery is
-answered 200 and changes nothing. Events may arrive in any order: the intent inside the event
-says where the payment stands, and ``services.settle`` never moves a payment backwards.
+answered 200 and changes nothing. Events may arrive in any order: an event only says that its
+intent changed, so the intent is read again from Stripe (a late "failed" cannot undo a later
+success), and ``services.settle`` never moves a payment backwards. When Stripe cannot be
+asked, the answer is 503 and Stripe delivers the event again later.
 """
 
 from typing import Any
@@ -15,10 +17,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from resolvers.db import insert_if_absent, utcnow
+from resolvers.errors import Conflict, Unavailable
 from resolvers.internal import problem
 from resolvers.runtime import runtime_of
 from subgraphs.payments import services
-from subgraphs.payments.gateway import Intent
+from subgraphs.payments.gateway import Intent, StripeGateway
 from subgraphs.payments.settings import PaymentsSettings
 from subgraphs.payments.tables import StripeEventRow
 
@@ -54,6 +57,18 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         return problem(400, f"The Stripe signature does not verify: {exc.user_message or exc}", code="BAD_SIGNATURE")
     except ValueError as exc:
         return problem(400, f"The body is not a Stripe event: {exc}", code="BAD_USER_INPUT")
+    subject = (event.get("data") or {}).get("object") or {}
+    if not all(isinstance(value, str) for value in (event.get("id"), event.get("type"), subject.get("id"))):
+        return problem(400, "The event lacks its id, type or object.", code="BAD_USER_INPUT")
+    gateway: StripeGateway = runtime.extra
+    intent: Intent | None = None
+    if event["type"] in INTENT_EVENTS:
+        try:
+            intent = await gateway.intent(subject["id"])
+        except Unavailable as exc:
+            return problem(503, exc.message, code=exc.code)
+        except Conflict:
+            log.warning("webhook for an intent Stripe does not know", event_id=event["id"])
     async with runtime.writer.begin() as session:
         first = await insert_if_absent(
             session,
@@ -63,15 +78,14 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         )
         if not first:
             return JSONResponse({"received": True, "duplicate": True})
-        if event["type"] in INTENT_EVENTS:
-            intent = Intent.of(event["data"]["object"])
+        if intent is not None:
             payment = await services.locked_by_intent(intent.id, session=session)
             if payment is None:
                 # Not ours, or its creating transaction has not committed yet: the poller asks
                 # Stripe about every unsettled payment of ours, so nothing is lost.
                 log.warning("webhook for an unknown intent", intent_id=intent.id, type=event["type"])
             else:
-                changed = await services.settle(payment, intent, session=session)
+                changed = await services.settle(payment, intent, gateway=gateway, session=session)
                 row = await session.get(StripeEventRow, event["id"])
                 assert row is not None
                 row.payment_id = payment.id

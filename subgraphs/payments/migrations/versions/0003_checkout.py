@@ -35,7 +35,8 @@ def upgrade() -> None:
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("attempt", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("failure_message", sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column("checked_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("void_requested", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.alter_column("provider_ref", existing_type=sa.VARCHAR(length=255), nullable=True)
         batch_op.create_index("ix_payments_unsettled", ["status", "created_at"], unique=False)
         batch_op.create_unique_constraint("uq_payments_order_attempt", ["tenant_id", "order_id", "attempt"])
@@ -50,7 +51,8 @@ def downgrade() -> None:
         batch_op.drop_constraint("uq_payments_order_attempt", type_="unique")
         batch_op.drop_index("ix_payments_unsettled")
         batch_op.alter_column("provider_ref", existing_type=sa.VARCHAR(length=255), nullable=False)
-        batch_op.drop_column("checked_at")
+        batch_op.drop_column("void_requested")
+        batch_op.drop_column("next_check_at")
         batch_op.drop_column("failure_message")
         batch_op.drop_column("attempt")
 
