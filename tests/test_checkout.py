@@ -10,7 +10,7 @@ from subgraphs.catalog.tables import ReservationRow, StockRow
 from subgraphs.orders.tables import CheckoutRow, OrderRow
 from subgraphs.payments.tables import PaymentRow
 from tests.support import factories
-from tests.support.checkout import check_out, fill_cart, intent, payment_of
+from tests.support.checkout import check_out, fill_cart, intent, payment_of, stripe_client
 from tests.support.graphql import data, error_codes
 
 
@@ -31,6 +31,13 @@ async def reservation_statuses(stack: Any) -> list[str]:
     """Every reservation's status, by key (an order's attempts in order)."""
     async with stack.runtime("catalog").db() as session:
         return list(await session.scalars(select(ReservationRow.status).order_by(ReservationRow.id)))
+
+
+async def intents_at_stripe(stripe_api: str, order_id: str) -> list[Any]:
+    """Every PaymentIntent the Stripe test server holds for an order."""
+    async with stripe_client(stripe_api) as client:
+        found = await client.v1.payment_intents.list_async(params={"limit": 100})
+    return [intent for intent in found.data if intent.metadata.to_dict().get("order_id") == order_id]
 
 
 async def nothing_left_behind(stack: Any, product_id: str, on_hand: int) -> None:
@@ -62,7 +69,7 @@ async def test_checkout_holds_the_stock_and_opens_one_intent_for_the_cart(
 
 
 async def test_the_same_key_sent_ten_times_at_once_makes_one_order_reservation_and_intent(
-    stack: Any, token: Any
+    stack: Any, token: Any, stripe_api: str
 ) -> None:
     mug = await factories.product(stack, on_hand=10)
     ada = token("ada", email="ada@example.com")
@@ -70,11 +77,13 @@ async def test_the_same_key_sent_ten_times_at_once_makes_one_order_reservation_a
 
     bodies = await asyncio.gather(*(check_out(stack, ada, "same-key") for _ in range(10)))
 
-    assert {data(body)["checkout"]["id"] for body in bodies} == {data(bodies[0])["checkout"]["id"]}
+    order_id = data(bodies[0])["checkout"]["id"]
+    assert {data(body)["checkout"]["id"] for body in bodies} == {order_id}
     assert await count(stack, "orders", OrderRow) == 1
     assert await count(stack, "catalog", ReservationRow) == 1
     assert await count(stack, "payments", PaymentRow) == 1
     assert await stock(stack, mug.id) == (10, 3)
+    assert len(await intents_at_stripe(stripe_api, order_id)) == 1
 
 
 async def test_the_same_key_with_other_input_is_a_conflict_and_after_success_the_same_order(
