@@ -3,12 +3,16 @@ what an event or a request left undone (expired reservations, unpaid orders, pay
 webhook never came, mail to send)."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +35,23 @@ async def run_job(job: Job) -> None:
             if handled:
                 log.info("job ran", job=job.name, handled=handled)
         await asyncio.sleep(job.every_seconds)
+
+
+async def each_in_its_own_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+    items: Sequence[T],
+    work: Callable[[T, AsyncSession], Awaitable[bool]],
+    *,
+    what: str,
+) -> int:
+    """Runs ``work`` on each item in a transaction of its own, so that the rows one item locks
+    never wait on another's, and one that fails (logged) does not hold back the rest. Returns
+    how many items ``work`` said it changed."""
+    changed = 0
+    for item in items:
+        try:
+            async with sessions.begin() as session:
+                changed += await work(item, session)
+        except Exception:
+            log.exception("job item failed", job=what, item=item)
+    return changed

@@ -4,10 +4,9 @@ expire, and order mail goes out."""
 from collections.abc import Sequence
 from datetime import datetime
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from events.jobs import Job
+from events.jobs import Job, each_in_its_own_transaction
 from resolvers.db import utcnow, writer
 from subgraphs.orders import notifications, services
 from subgraphs.orders.settings import OrdersSettings
@@ -15,28 +14,24 @@ from subgraphs.orders.tables import OrderStatus
 
 BATCH = 100
 
-log = structlog.get_logger(__name__)
-
 
 async def expire_unpaid(sessions: async_sessionmaker[AsyncSession], *, now: datetime | None = None) -> int:
     """Orders still unpaid past their time expire: the catalog releases their stock and
-    payments cancels their intent (refunding one that was paid at the last moment). Each
-    order in its own transaction, so one that fails does not hold back the others."""
+    payments cancels their intent (refunding one that was paid at the last moment)."""
     now = now or utcnow()
     async with sessions() as session:
         due = await services.due_to_expire(now, limit=BATCH, session=session)
-    expired = 0
-    for tenant, order_id in due:
-        try:
-            async with sessions.begin() as session:
-                order = await services.locked(tenant, order_id, session=session)
-                # Read again under the lock: it may have been paid or retried since.
-                if order.status in services.UNPAID and order.expires_at is not None and order.expires_at < now:
-                    await services.move(order, OrderStatus.EXPIRED, reason="not paid in time", session=session)
-                    expired += 1
-        except Exception:
-            log.exception("expiring an order failed", order_id=order_id)
-    return expired
+
+    async def expire(key: tuple[str, str], session: AsyncSession) -> bool:
+        tenant, order_id = key
+        order = await services.locked(tenant, order_id, session=session)
+        # Read again under the lock: it may have been paid or retried since.
+        if order.status not in services.UNPAID or order.expires_at is None or order.expires_at >= now:
+            return False
+        await services.move(order, OrderStatus.EXPIRED, reason="not paid in time", session=session)
+        return True
+
+    return await each_in_its_own_transaction(sessions, due, expire, what="expire unpaid orders")
 
 
 def jobs(settings: OrdersSettings, engine: AsyncEngine) -> Sequence[Job]:

@@ -2,7 +2,8 @@
 ports, with the demo data loaded; tokens are signed with the provider's own key."""
 
 import asyncio
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -93,3 +94,12 @@ async def sign_in(system: System, username: str, password: str, scope: str) -> d
             f"{issuer}/token", authorization_response=callback, code_verifier=verifier
         )
     return token
+
+
+def until(probe: Callable[[], Any], done: Callable[[Any], bool], *, within: float = 60.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        answer = probe()
+        if done(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)

@@ -2,8 +2,6 @@
 signs in with PKCE, checks out, pays at the Stripe test server with the real SDK, Stripe's
 signed webhook reaches payments, and the order, the stock, the cart and the mail agree."""
 
-import time
-from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -12,7 +10,7 @@ import stripe
 
 from devstack.smtp import messages
 from shopgraph.system import System
-from tests.e2e.conftest import ask, mint, sign_in
+from tests.e2e.conftest import ask, mint, sign_in, until
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +31,6 @@ ADDRESS = {
     "postalCode": "94105",
     "country": "US",
 }
-
-
-def until(probe: Callable[[], Any], done: Callable[[Any], bool], *, within: float = 60.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        answer = probe()
-        if done(answer) or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.2)
 
 
 def pay(system: System, intent_id: str, payment_method: str) -> None:

@@ -1,23 +1,12 @@
 """Events between real processes: a subgraph's change reaches another subgraph through the
 outbox, the relay, the local Kafka broker and a consumer, all started as `make run` starts them."""
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from shopgraph.system import System
-from tests.e2e.conftest import ask, mint
+from tests.e2e.conftest import ask, mint, until
 
 TENANT = {"X-Tenant-Id": "demo"}
-
-
-def until(probe: Callable[[], Any], done: Callable[[Any], bool], *, within: float = 60.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        answer = probe()
-        if done(answer) or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.2)
 
 
 def test_a_product_archived_at_the_router_leaves_shoppers_carts(system: System) -> None:
