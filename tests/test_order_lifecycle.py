@@ -39,7 +39,7 @@ CART = "{ me { cart { itemCount } } }"
 RETRY = "mutation($id: ID!) { retryPayment(orderId: $id) { id status } }"
 CANCEL = "mutation($id: ID!) { cancelOrder(id: $id) { status } }"
 FULFIL = "mutation($id: ID!) { markFulfilled(id: $id) { status } }"
-REFUND = "mutation($p: ID!, $a: Int!) { refundPayment(paymentId: $p, amount: $a) { status refunded { amount } refunds { amount { amount } } } }"
+REFUND = "mutation($p: ID!, $a: Int!, $k: String) { refundPayment(paymentId: $p, amount: $a, idempotencyKey: $k) { status refunded { amount } refunds { amount { amount } } } }"
 
 
 async def ordered(
@@ -301,7 +301,9 @@ async def test_refunds_give_back_part_then_the_rest_and_never_more(stack: Any, t
     await flow(stack)
 
     shopper = await refunds(REFUND, {"p": payment["id"], "a": 100}, token=ada)
-    part = data(await refunds(REFUND, {"p": payment["id"], "a": 1000}, token=refunder))["refundPayment"]
+    part = data(await refunds(REFUND, {"p": payment["id"], "a": 1000, "k": "r1"}, token=refunder))["refundPayment"]
+    resent = data(await refunds(REFUND, {"p": payment["id"], "a": 1000, "k": "r1"}, token=refunder))["refundPayment"]
+    reused = await refunds(REFUND, {"p": payment["id"], "a": 500, "k": "r1"}, token=refunder)
     too_much = await refunds(REFUND, {"p": payment["id"], "a": 1901}, token=refunder)
     rest = data(await refunds(REFUND, {"p": payment["id"], "a": 1900}, token=refunder))["refundPayment"]
     beyond = await refunds(REFUND, {"p": payment["id"], "a": 1}, token=refunder)
@@ -313,6 +315,7 @@ async def test_refunds_give_back_part_then_the_rest_and_never_more(stack: Any, t
         "refunded": {"amount": 1000},
         "refunds": [{"amount": {"amount": 1000}}],
     }
+    assert resent == part and error_codes(reused) == ["CONFLICT"]
     assert error_codes(too_much) == ["REFUND_EXCEEDS_CAPTURED"]
     assert too_much["errors"][0]["extensions"]["refundable"] == 1900
     assert rest["status"] == "REFUNDED" and rest["refunded"] == {"amount": 2900}

@@ -2,7 +2,8 @@
 URL is a setting (Stripe's own in production, the local test server elsewhere).
 
 Every create carries an idempotency key: an intent's is derived from its order attempt, so
-Stripe itself never makes a second intent for one attempt; a refund's from its own id. The
+Stripe itself never makes a second intent for one attempt; a refund's from its id (derived
+from the caller's key when there is one). The
 test server ignores those keys; the callers' own guarantees (a locked row per order attempt,
 per payment) hold without them.
 """

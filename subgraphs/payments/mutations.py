@@ -1,5 +1,7 @@
 """The payments mutation root."""
 
+from typing import Annotated
+
 import strawberry
 
 from resolvers import scopes, validation
@@ -15,14 +17,24 @@ class Mutation:
         scopes.PAYMENTS_REFUND,
         description="Gives part or all of a captured payment back through Stripe; never more than was captured.",
     )
-    async def refund_payment(self, info: Info, payment_id: strawberry.ID, amount: int) -> Payment:
+    async def refund_payment(
+        self,
+        info: Info,
+        payment_id: strawberry.ID,
+        amount: int,
+        idempotency_key: Annotated[
+            str | None, strawberry.argument(description="Sent again with a retried refund, it refunds only once.")
+        ] = None,
+    ) -> Payment:
         context = info.context
         gateway: StripeGateway = context.runtime.extra
+        key = validation.text(idempotency_key, field="idempotencyKey", max_length=100) if idempotency_key else None
         async with context.transaction() as session:
             payment = await services.refund(
                 context.tenant,
                 validation.uuid_id(payment_id, field="paymentId"),
                 amount,
+                idempotency_key=key,
                 gateway=gateway,
                 session=session,
             )

@@ -8,6 +8,7 @@ and each outcome is published once. A payment whose order attempt ended unpaid i
 intent cancelled, or, when it took money anyway, refunded in full.
 """
 
+import uuid
 from datetime import datetime, timedelta
 
 import structlog
@@ -23,6 +24,8 @@ from subgraphs.payments.tables import PaymentRow, PaymentStatus, RefundRow
 
 log = structlog.get_logger(__name__)
 
+# Refund ids derived from a payment and the caller's key, so the same key finds the same refund.
+REFUND_KEYS = uuid.UUID("5f0b1c2e-8d4a-4e6b-9a7c-3d2e1f0a9b8c")
 CAPTURED = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
 UNSETTLED = frozenset({PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.PROCESSING})
 
@@ -159,15 +162,28 @@ async def void(
 
 
 async def refund(
-    tenant: str, payment_id: str, amount: int, *, gateway: StripeGateway, session: AsyncSession
+    tenant: str,
+    payment_id: str,
+    amount: int,
+    *,
+    idempotency_key: str | None = None,
+    gateway: StripeGateway,
+    session: AsyncSession,
 ) -> PaymentRow:
     """Gives ``amount`` back, never more than was captured and not yet refunded. The payment's
-    row stays locked while Stripe refunds, so two refunds at once cannot both pass the check."""
+    row stays locked while Stripe refunds, so two refunds at once cannot both pass the check.
+    A refund sent again with its ``idempotency_key`` finds the first and refunds nothing more."""
     if amount < 1:
         raise BadUserInput("amount must be at least 1.", field="amount")
     payment = await session.get(PaymentRow, payment_id, with_for_update=True, populate_existing=True)
     if payment is None or payment.tenant_id != tenant:
         raise NotFound("No such payment.", field="paymentId")
+    refund_id = str(uuid.uuid5(REFUND_KEYS, f"{payment.id}/{idempotency_key}")) if idempotency_key else new_id()
+    earlier = await session.get(RefundRow, refund_id)
+    if earlier is not None:
+        if earlier.amount != amount:
+            raise Conflict("This idempotency key was used for a refund of another amount.", field="idempotencyKey")
+        return payment
     if payment.status not in CAPTURED:
         raise InvalidTransition("Only a captured payment can be refunded.", status=payment.status)
     refundable = payment.amount - payment.refunded_amount
@@ -176,7 +192,6 @@ async def refund(
             f"At most {refundable} can still be refunded.", field="amount", refundable=refundable
         )
     assert payment.provider_ref is not None
-    refund_id = new_id()
     provider_ref = await gateway.refund(payment.provider_ref, amount, idempotency_key=f"shopgraph-refund-{refund_id}")
     row = RefundRow(
         id=refund_id,
