@@ -45,13 +45,7 @@ class SubgraphGraphQL(GraphQL[Context[Any], None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context[Any]:
         runtime = runtime_of(request)
-        context: Context[Any] = Context(
-            db=runtime.db,
-            writer=runtime.writer,
-            tenant_header=request.headers.get(TENANT_HEADER),
-            default_tenant=runtime.settings.default_tenant,
-            runtime=runtime,
-        )
+        context: Context[Any] = Context(runtime=runtime, tenant_header=request.headers.get(TENANT_HEADER))
         try:
             context.verified_caller = await runtime.verifier.caller_from_header(request.headers.get("authorization"))
         except ShopgraphError as exc:

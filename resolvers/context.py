@@ -33,14 +33,21 @@ class Context(Generic[L]):
     request, and public fields with no tenant (``_service``) keep working.
     """
 
-    db: async_sessionmaker[AsyncSession]
-    writer: async_sessionmaker[AsyncSession]
-    tenant_header: str | None
-    default_tenant: str | None
     runtime: Runtime
+    tenant_header: str | None
     verified_caller: Caller | None = None
     auth_error: ShopgraphError | None = None
     loaders: L = field(init=False)
+
+    @property
+    def db(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for reads."""
+        return self.runtime.db
+
+    @property
+    def writer(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for write transactions (see ``transaction``)."""
+        return self.runtime.writer
 
     @property
     def caller(self) -> Caller:
@@ -58,7 +65,7 @@ class Context(Generic[L]):
         if caller.is_authenticated and claimed is None:
             # A token that names no store would otherwise be good for every store.
             raise Forbidden("This access token names no tenant.")
-        tenant = self.tenant_header or claimed or self.default_tenant
+        tenant = self.tenant_header or claimed or self.runtime.settings.default_tenant
         if tenant is None:
             raise BadUserInput("Name the store with the X-Tenant-Id header.", field="X-Tenant-Id")
         if not TENANT_PATTERN.fullmatch(tenant):

@@ -21,6 +21,7 @@ message, and masks everything else as ``INTERNAL_SERVER_ERROR`` after logging it
 unexpected exception's text may leak internals, and a client can do nothing with it anyway.
 """
 
+from functools import cache
 from typing import Any, ClassVar
 
 import structlog
@@ -95,10 +96,16 @@ def _codes(cls: type[ShopgraphError]) -> dict[str, type[ShopgraphError]]:
     return found
 
 
+@cache
+def _by_code() -> dict[str, type[ShopgraphError]]:
+    """Every error class by its code, gathered once (all are defined above)."""
+    return _codes(ShopgraphError)
+
+
 def error_for(code: str, message: str, **extensions: Any) -> ShopgraphError:
     """The error a code names, as another service reported it; an unknown code is our own
     service failing, which the caller cannot act on."""
-    cls = _codes(ShopgraphError).get(code)
+    cls = _by_code().get(code)
     if cls is None or cls is ShopgraphError:
         return Unavailable(message, **extensions)
     return cls(message, **extensions)

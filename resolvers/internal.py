@@ -30,6 +30,8 @@ from resolvers.errors import (
 from resolvers.runtime import runtime_of
 
 PROBLEM_JSON = "application/problem+json"
+# Ids between services are UUIDs in their canonical lowercase form, as every subgraph writes them.
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 _STATUS = {
     BadUserInput: 400,

@@ -68,8 +68,6 @@ class SystemConfig:
     default_tenant: str | None = "demo"
     rate_limit: int = 100
     """Requests per caller per minute at the router."""
-    settings: dict[str, dict[str, str]] = field(default_factory=dict)
-    """Per subgraph, settings beyond the defaults (``{"payments": {"WEBHOOK_GRACE_SECONDS": "5"}}``)."""
 
     @property
     def issuer(self) -> str:
@@ -115,7 +113,6 @@ class SystemConfig:
             "STRIPE_API_BASE": self.stripe_url,
             "SMTP_PORT": str(self.ports.smtp),
             **({"DEFAULT_TENANT": self.default_tenant} if self.default_tenant else {}),
-            **self.settings.get(name, {}),
         }
         return {f"{prefix}{key}": value for key, value in values.items()}
 
@@ -136,7 +133,7 @@ class System:
             "stripe": self.config.stripe_url,
             "smtp": f"smtp://{HOST}:{ports.smtp} (mail kept in {self.config.maildir})",
         }
-        urls.update({name: f"http://{HOST}:{port}/graphql" for name, port in ports.subgraphs.items()})
+        urls.update({name: f"{self.config.subgraph_url(name)}/graphql" for name in ports.subgraphs})
         return urls
 
     def start(self) -> None:

@@ -18,12 +18,20 @@ from subgraphs.catalog.tables import ReservationRow
 from subgraphs.orders.tables import OrderRow
 from tests.conftest import subgraph_settings
 from tests.support import factories
-from tests.support.checkout import checkout_input, deliver_webhooks, fill_cart, flow, order_status, pay, payment_of
+from tests.support.checkout import (
+    CHECKOUT,
+    checkout_input,
+    deliver_webhooks,
+    fill_cart,
+    flow,
+    order_status,
+    pay,
+    payment_of,
+)
 from tests.support.graphql import GraphQLClient, data, error_codes
 from tests.test_checkout import count, nothing_left_behind, reservation_statuses, stock
 from tests.test_order_lifecycle import ordered
 
-CHECKOUT = "mutation($input: CheckoutInput!) { checkout(input: $input) { id status } }"
 RETRY = "mutation($id: ID!) { retryPayment(orderId: $id) { status } }"
 
 
@@ -63,12 +71,18 @@ async def orders_behind(
         yield GraphQLClient(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://orders.test"))
 
 
+async def two_in_adas_cart(stack: Any, token: Any, *, on_hand: int) -> tuple[Any, str]:
+    """A product, and ada's cart holding two of it: (the product, ada's token)."""
+    mug = await factories.product(stack, on_hand=on_hand)
+    ada = token("ada", email="ada@example.com")
+    await fill_cart(stack, ada, {mug.id: 2})
+    return mug, ada
+
+
 async def test_payments_down_is_a_clear_error_and_the_reservation_goes_back(
     stack: Any, token: Any, database_urls: dict[str, str], stripe_api: str
 ) -> None:
-    mug = await factories.product(stack, on_hand=4)
-    ada = token("ada", email="ada@example.com")
-    await fill_cart(stack, ada, {mug.id: 2})
+    mug, ada = await two_in_adas_cart(stack, token, on_hand=4)
 
     async with orders_behind(
         stack, Outage(stack, down=frozenset({"payments.test"})), database_urls["orders"], stripe_api
@@ -108,9 +122,7 @@ async def test_with_the_catalog_down_the_breaker_opens_and_checkout_fails_fast(
 async def test_an_orders_process_dying_between_reserve_and_commit_leaves_a_reservation_that_expires(
     stack: Any, token: Any, database_urls: dict[str, str], stripe_api: str
 ) -> None:
-    mug = await factories.product(stack, on_hand=4)
-    ada = token("ada", email="ada@example.com")
-    await fill_cart(stack, ada, {mug.id: 2})
+    mug, ada = await two_in_adas_cart(stack, token, on_hand=4)
     dying = Outage(stack, fatal=frozenset({"payments.test"}))
 
     async with orders_behind(stack, dying, database_urls["orders"], stripe_api) as orders:
@@ -131,9 +143,7 @@ async def test_an_orders_process_dying_between_reserve_and_commit_leaves_a_reser
 async def test_the_same_key_after_its_checkout_died_takes_it_over_and_undoes_what_it_held(
     stack: Any, token: Any, database_urls: dict[str, str], stripe_api: str
 ) -> None:
-    mug = await factories.product(stack, on_hand=4)
-    ada = token("ada", email="ada@example.com")
-    await fill_cart(stack, ada, {mug.id: 2})
+    mug, ada = await two_in_adas_cart(stack, token, on_hand=4)
     dying = Outage(stack, fatal=frozenset({"payments.test"}))
     url = database_urls["orders"]
 

@@ -47,14 +47,19 @@ class LineIn(BaseModel):
     quantity: int = Field(ge=1, le=10_000)
 
 
+OrderId = Annotated[
+    str, Field(alias="orderId", pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+]
+
+
 class ReserveIn(BaseModel):
-    order_id: str = Field(alias="orderId")
+    order_id: OrderId
     lines: list[LineIn] = Field(min_length=1, max_length=reservations.MAX_LINES)
     expires_at: AwareDatetime = Field(alias="expiresAt")
 
 
 class ReleaseIn(BaseModel):
-    order_id: str = Field(alias="orderId")
+    order_id: OrderId
 
 
 class ReservedLineOut(BaseModel):

@@ -52,22 +52,9 @@ async def reserve(
         raise BadUserInput(f"A reservation holds 1 to {MAX_LINES} products.", field="lines")
     if any(quantity < 1 for quantity in quantities.values()):
         raise BadUserInput("Every quantity must be at least 1.", field="lines")
-    now = utcnow()
-    created = await insert_if_absent(
-        session,
-        ReservationRow,
-        {
-            "id": reservation_id,
-            "tenant_id": tenant,
-            "order_id": order_id,
-            "status": ReservationStatus.HELD,
-            "expires_at": expires_at,
-            "created_at": now,
-            "updated_at": now,
-        },
-        unique=("id",),
+    created, reservation = await _claimed(
+        tenant, reservation_id, order_id, ReservationStatus.HELD, expires_at, session=session
     )
-    reservation = await _locked(reservation_id, tenant, session=session)
     if not created:
         return await _same_request(reservation, order_id, quantities, session=session)
     ids = sorted(quantities)
@@ -108,22 +95,9 @@ async def reserve(
 
 async def release(tenant: str, reservation_id: str, *, order_id: str, session: AsyncSession) -> ReservationRow:
     """Puts a held reservation's units back on the shelf."""
-    now = utcnow()
-    await insert_if_absent(
-        session,
-        ReservationRow,
-        {
-            "id": reservation_id,
-            "tenant_id": tenant,
-            "order_id": order_id,
-            "status": ReservationStatus.RELEASED,
-            "expires_at": now,
-            "created_at": now,
-            "updated_at": now,
-        },
-        unique=("id",),
+    _created, reservation = await _claimed(
+        tenant, reservation_id, order_id, ReservationStatus.RELEASED, utcnow(), session=session
     )
-    reservation = await _locked(reservation_id, tenant, session=session)
     if reservation.status == ReservationStatus.COMMITTED:
         raise InvalidTransition("This reservation was sold; it can no longer be released.")
     if reservation.status == ReservationStatus.HELD:
@@ -192,6 +166,35 @@ async def _same_request(
     if reservation.order_id != order_id or {line.product_id: line.quantity for line in lines} != dict(quantities):
         raise Conflict("This reservation key was used for other lines.", field="reservationId")
     return Held(reservation, lines)
+
+
+async def _claimed(
+    tenant: str,
+    reservation_id: str,
+    order_id: str,
+    status: ReservationStatus,
+    expires_at: datetime,
+    *,
+    session: AsyncSession,
+) -> tuple[bool, ReservationRow]:
+    """The reservation under the key, locked; created in ``status`` when there was none (then
+    the first value is True). A concurrent creator of the same key is waited for."""
+    now = utcnow()
+    created = await insert_if_absent(
+        session,
+        ReservationRow,
+        {
+            "id": reservation_id,
+            "tenant_id": tenant,
+            "order_id": order_id,
+            "status": status,
+            "expires_at": expires_at,
+            "created_at": now,
+            "updated_at": now,
+        },
+        unique=("id",),
+    )
+    return created, await _locked(reservation_id, tenant, session=session)
 
 
 async def _locked(reservation_id: str, tenant: str, *, session: AsyncSession) -> ReservationRow:

@@ -26,7 +26,6 @@ order's next attempt, taken under the order's lock before anything else.
 import asyncio
 import hashlib
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -311,12 +310,7 @@ class Checkout:
             return order
 
     async def _locked_claim(self, claim: Claim, *, session: AsyncSession) -> CheckoutRow:
-        checkout = await session.scalar(
-            select(CheckoutRow)
-            .where(CheckoutRow.order_id == claim.order_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        checkout = await _locked_checkout(self.tenant, claim.order_id, session=session)
         if checkout is None or checkout.attempt != claim.attempt or checkout.completed:
             # Another call took the key over while this one was slow: it places the order.
             raise Conflict("This checkout was taken over by a newer request with its key; try again.")
@@ -337,18 +331,14 @@ class Checkout:
         """Undoes an attempt that will not become a placed order: its reservation released, its
         payment voided. Both are idempotent and harmless for what never happened; when one
         fails anyway, the reservation expires and the payment is never shown to anyone."""
-        steps: tuple[tuple[str, Callable[[], Awaitable[None]]], ...] = (
-            (
-                "release",
-                lambda: self.clients.release(self.tenant, reservation_id(order_id, attempt), order_id=order_id),
-            ),
-            ("void", lambda: self.clients.void_payment(self.tenant, order_id=order_id, attempt=attempt)),
+        outcomes = await asyncio.gather(
+            self.clients.release(self.tenant, reservation_id(order_id, attempt), order_id=order_id),
+            self.clients.void_payment(self.tenant, order_id=order_id, attempt=attempt),
+            return_exceptions=True,
         )
-        for what, undo in steps:
-            try:
-                await undo()
-            except Exception as exc:
-                log.warning("undoing an abandoned attempt failed", step=what, order_id=order_id, error=str(exc))
+        for step, outcome in zip(("release", "void"), outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.warning("undoing an abandoned attempt failed", step=step, order_id=order_id, error=repr(outcome))
 
 
 async def record_early_outcome(
@@ -357,12 +347,7 @@ async def record_early_outcome(
     """A payment outcome for an order not committed yet: kept on its checkout, which applies
     it when it commits. Returns the order when it was committed meanwhile (the checkout's
     lock was held until then), for the caller to apply the outcome itself."""
-    checkout = await session.scalar(
-        select(CheckoutRow)
-        .where(CheckoutRow.tenant_id == tenant, CheckoutRow.order_id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    checkout = await _locked_checkout(tenant, order_id, session=session)
     if checkout is None:
         log.warning("payment outcome for an unknown order", order_id=order_id)
         return None
@@ -371,3 +356,13 @@ async def record_early_outcome(
     if checkout.attempt == attempt:
         checkout.early_payment = "succeeded" if succeeded else "failed"
     return None
+
+
+async def _locked_checkout(tenant: str, order_id: str, *, session: AsyncSession) -> CheckoutRow | None:
+    checkout: CheckoutRow | None = await session.scalar(
+        select(CheckoutRow)
+        .where(CheckoutRow.tenant_id == tenant, CheckoutRow.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return checkout

@@ -3,14 +3,14 @@
 import strawberry
 
 from resolvers import scopes, validation
-from resolvers.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from resolvers.errors import BadUserInput, NotFound
 from resolvers.money import Money, check_currency
-from resolvers.permissions import requires_any_scope, requires_scopes
+from resolvers.permissions import owner_or_scope, requires_any_scope, requires_scopes
 from subgraphs.orders import services
 from subgraphs.orders.checkout import Checkout, CheckoutRequest
 from subgraphs.orders.clients import CheckoutClients
 from subgraphs.orders.settings import OrdersSettings
-from subgraphs.orders.tables import OrderStatus
+from subgraphs.orders.tables import OrderRow, OrderStatus
 from subgraphs.orders.types import ADMIN_SCOPE, CheckoutInput, Info, Order
 
 MAX_KEY_LENGTH = 100
@@ -46,16 +46,14 @@ def _request(info: Info, input: CheckoutInput) -> CheckoutRequest:
     )
 
 
-async def _own_order(info: Info, order_id: str, *, allow_admin: bool) -> None:
-    """Refuses, before any change, an order the caller may not act on."""
-    row = await info.context.loaders.order.load(validation.uuid_id(order_id))
-    caller = info.context.caller
+async def _owned_order(info: Info, order_id: str, *, field: str) -> OrderRow:
+    """The order, refused before any change when the caller may not act on it: its owner
+    may, and so may ``orders:admin``."""
+    row = await info.context.loaders.order.load(validation.uuid_id(order_id, field=field))
     if row is None:
-        return  # the locked read in the transaction answers NOT_FOUND
-    if row.user_id != caller.subject and not (allow_admin and caller.has_scope(ADMIN_SCOPE)):
-        if not caller.is_authenticated:
-            raise Unauthenticated("Sign in to use this field.")
-        raise Forbidden("This order belongs to another user.")
+        raise NotFound("No such order.", field=field)
+    owner_or_scope(info.context, row.user_id, ADMIN_SCOPE, reader=scopes.ORDERS_WRITE)
+    return row
 
 
 @strawberry.type
@@ -78,17 +76,14 @@ class Mutation:
     )
     async def retry_payment(self, info: Info, order_id: strawberry.ID) -> Order:
         context = info.context
-        await _own_order(info, order_id, allow_admin=False)
-        order = await context.loaders.order.load(validation.uuid_id(order_id, field="orderId"))
-        if order is None:
-            raise NotFound("No such order.", field="orderId")
+        order = await _owned_order(info, order_id, field="orderId")
         checkout = Checkout(context, CheckoutClients.of(context.runtime), _settings(info))
         return Order.from_row(await checkout.retry_payment(order))
 
     @requires_scopes(scopes.ORDERS_WRITE, description="Cancels one of the caller's orders before it is paid.")
     async def cancel_order(self, info: Info, id: strawberry.ID) -> Order:
-        await _own_order(info, id, allow_admin=True)
-        return await _move(info, id, OrderStatus.CANCELLED, reason="cancelled by the customer")
+        order = await _owned_order(info, id, field="id")
+        return await _move(info, order.id, OrderStatus.CANCELLED, reason="cancelled by the customer")
 
     @requires_any_scope(ADMIN_SCOPE, description="Records that a paid order left the warehouse.")
     async def mark_fulfilled(self, info: Info, id: strawberry.ID) -> Order:

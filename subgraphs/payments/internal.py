@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from resolvers.internal import ServiceCaller, Tenant
+from resolvers.internal import UUID_PATTERN, ServiceCaller, Tenant
 from resolvers.runtime import runtime_of
 from subgraphs.payments import services
 from subgraphs.payments.gateway import StripeGateway
@@ -31,7 +31,7 @@ class PaymentOut(BaseModel):
     clientSecret: str | None
 
 
-OrderId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+OrderId = Annotated[str, Path(pattern=UUID_PATTERN)]
 Attempt = Annotated[int, Path(ge=1, le=1000)]
 
 

@@ -69,12 +69,7 @@ async def open_intent(
         },
         unique=("tenant_id", "order_id", "attempt"),
     )
-    payment = await session.scalar(
-        select(PaymentRow)
-        .where(PaymentRow.tenant_id == tenant, PaymentRow.order_id == order_id, PaymentRow.attempt == attempt)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    payment = await _locked_attempt(tenant, order_id, attempt, session=session)
     assert payment is not None
     if (payment.user_id, payment.amount, payment.currency) != (user_id, amount, currency):
         raise Conflict("This order's attempt was opened for another amount or payer.", field="attempt")
@@ -89,6 +84,16 @@ async def open_intent(
         payment.provider_ref = intent.id
         payment.client_secret = intent.client_secret
         await session.flush()
+    return payment
+
+
+async def _locked_attempt(tenant: str, order_id: str, attempt: int, *, session: AsyncSession) -> PaymentRow | None:
+    payment: PaymentRow | None = await session.scalar(
+        select(PaymentRow)
+        .where(PaymentRow.tenant_id == tenant, PaymentRow.order_id == order_id, PaymentRow.attempt == attempt)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     return payment
 
 
@@ -141,12 +146,7 @@ async def void(
     """The order's attempt ended without a sale (failed, cancelled, expired, abandoned): its
     intent is cancelled so nobody can pay it any more. An intent Stripe is still processing
     cannot be cancelled; the payment stays marked, and ``settle`` refunds it if it succeeds."""
-    payment = await session.scalar(
-        select(PaymentRow)
-        .where(PaymentRow.tenant_id == tenant, PaymentRow.order_id == order_id, PaymentRow.attempt == attempt)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    payment = await _locked_attempt(tenant, order_id, attempt, session=session)
     if payment is None or payment.provider_ref is None or payment.status in CAPTURED - {PaymentStatus.SUCCEEDED}:
         return payment
     payment.void_requested = True
