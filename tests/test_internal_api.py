@@ -49,9 +49,13 @@ async def test_reservation_refusals_are_problems_with_codes_and_change_nothing(s
     unknown = await http.put(
         f"/internal/v1/reservations/{order}-1", json=body(1, "00000000-0000-4000-8000-0000000000ff"), headers=headers
     )
+    long_order = await http.put(
+        f"/internal/v1/reservations/{order}-1", json={**body(1), "orderId": "x" * 100}, headers=headers
+    )
     stock = (await http.get("/internal/v1/products", params={"ids": [mug.id]}, headers=headers)).json()
 
     assert (malformed.status_code, malformed.json()["code"]) == (422, "BAD_USER_INPUT")
+    assert (long_order.status_code, long_order.json()["code"]) == (422, "BAD_USER_INPUT")
     assert (too_late.status_code, too_late.json()["code"]) == (400, "BAD_USER_INPUT")
     assert (short.status_code, short.json()["code"]) == (409, "INSUFFICIENT_STOCK")
     assert short.headers["content-type"] == "application/problem+json"
