@@ -8,10 +8,12 @@ import strawberry
 from resolvers import scopes
 from resolvers.context import Context
 from resolvers.errors import Conflict
+from resolvers.list_sizes import assumed
 from resolvers.money import Money
 from resolvers.permissions import owner_or
 from resolvers.stubs import STUB_KEY
 from subgraphs.carts.loaders import CartsLoaders
+from subgraphs.carts.services import MAX_LINES
 from subgraphs.carts.tables import CartLineRow, CartRow
 
 Info = strawberry.Info[Context[CartsLoaders], None]
@@ -50,7 +52,7 @@ class Cart:
     id: strawberry.ID
     updated_at: datetime
 
-    @strawberry.field
+    @strawberry.field(directives=[assumed(MAX_LINES)])
     async def lines(self, info: Info) -> list[CartLine]:
         return [CartLine.from_row(row) for row in await info.context.loaders.lines.load(self.id)]
 

@@ -7,6 +7,7 @@ from sqlalchemy import Select, select
 
 from resolvers import validation
 from resolvers.errors import BadUserInput
+from resolvers.list_sizes import PAGED, assumed
 from resolvers.money import check_amount
 from resolvers.pagination import Connection, Keyset, check_page_size, connection
 from subgraphs.catalog import reads
@@ -52,7 +53,7 @@ def _filtered(query: Select[Any], where: ProductFilter) -> Select[Any]:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The storefront listing: active products, a page at a time.")
+    @strawberry.field(description="The storefront listing: active products, a page at a time.", directives=[PAGED])
     async def products(
         self,
         info: Info,
@@ -96,7 +97,8 @@ class Query:
             )
         return Product.from_view(found[0]) if found else None
 
-    @strawberry.field(description="Every category of the store, by name.")
+    # Stores keep their categories in the tens or hundreds; nothing caps them.
+    @strawberry.field(description="Every category of the store, by name.", directives=[assumed(200)])
     async def categories(self, info: Info) -> list[Category]:
         async with info.context.db() as session:
             rows = await session.scalars(

@@ -7,6 +7,7 @@ import strawberry
 
 from resolvers import scopes
 from resolvers.context import Context
+from resolvers.list_sizes import PAGED, assumed
 from resolvers.money import Money
 from resolvers.pagination import Connection, check_page_size, connection
 from resolvers.permissions import owner_or, owner_or_scope
@@ -75,7 +76,7 @@ class ShippingAddress:
 class User:
     id: strawberry.ID
 
-    @owner_or(ADMIN_SCOPE, reader=READER_SCOPE, description="The user's orders, newest first.")
+    @owner_or(ADMIN_SCOPE, reader=READER_SCOPE, description="The user's orders, newest first.", directives=[PAGED])
     async def orders(self, info: Info, first: int = 10, after: str | None = None) -> Connection["Order"] | None:
         first = check_page_size(first)
         loaders = info.context.loaders
@@ -117,7 +118,8 @@ class Order:
     def customer(self) -> User:
         return User(id=strawberry.ID(self.user_id))
 
-    @strawberry.field
+    # An order has the lines its cart had, and carts hold at most 50.
+    @strawberry.field(directives=[assumed(50)])
     async def lines(self, info: Info) -> list[OrderLine]:
         rows = await info.context.loaders.lines.load(self.id)
         return [OrderLine.from_row(row, self.currency) for row in rows]

@@ -8,6 +8,7 @@ import strawberry
 
 from resolvers import scopes
 from resolvers.context import Context
+from resolvers.list_sizes import assumed
 from resolvers.money import Money
 from resolvers.permissions import owner_or_scope, requires_any_scope
 from subgraphs.payments import tables
@@ -76,7 +77,8 @@ class Payment:
             return None
         return self.secret
 
-    @strawberry.field
+    # Refunds are partial at most a few times per payment; nothing caps them.
+    @strawberry.field(directives=[assumed(10)])
     async def refunds(self, info: Info) -> list[Refund]:
         rows = await info.context.loaders.refunds.load(self.id)
         return [Refund.from_row(row, self.amount.currency) for row in rows]

@@ -4,6 +4,7 @@ import strawberry
 from sqlalchemy import func, select
 
 from resolvers import scopes
+from resolvers.list_sizes import PAGED
 from resolvers.pagination import Connection, Keyset, check_page_size, connection
 from resolvers.permissions import requires_any_scope, requires_scopes
 from subgraphs.users import services
@@ -29,7 +30,7 @@ class Query:
                 row = await services.ensure_user(context.tenant, context.caller, subject, session=session)
         return User.from_row(row)
 
-    @requires_scopes(scopes.USERS_ADMIN, description="Every profile of the store, newest first.")
+    @requires_scopes(scopes.USERS_ADMIN, description="Every profile of the store, newest first.", directives=[PAGED])
     async def users(self, info: Info, first: int = 20, after: str | None = None) -> Connection[User]:
         first = check_page_size(first)
         listed = select(UserRow).where(UserRow.tenant_id == info.context.tenant)

@@ -8,8 +8,10 @@ import strawberry
 
 from resolvers import scopes
 from resolvers.context import Context
+from resolvers.list_sizes import assumed
 from resolvers.permissions import owner_or
 from subgraphs.users.loaders import UsersLoaders
+from subgraphs.users.services import MAX_ADDRESSES
 from subgraphs.users.tables import AddressRow, UserRow
 
 Info = strawberry.Info[Context[UsersLoaders], None]
@@ -52,7 +54,7 @@ class User:
     name: str | None = owner_or(ADMIN_SCOPE, reader=READER_SCOPE)
     created_at: datetime | None = owner_or(ADMIN_SCOPE, reader=READER_SCOPE)
 
-    @owner_or(ADMIN_SCOPE, reader=READER_SCOPE)
+    @owner_or(ADMIN_SCOPE, reader=READER_SCOPE, directives=[assumed(MAX_ADDRESSES)])
     async def addresses(self, info: Info) -> list[Address] | None:
         rows = await info.context.loaders.addresses.load(self.id)
         return [Address.from_row(row) for row in rows]
