@@ -2,28 +2,34 @@
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import orjson
 import structlog
+from cross_web import HTTPException
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from purgatory import AsyncCircuitBreakerFactory
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
 
 from resolvers import scopes
 from resolvers.auth import TokenVerifier
+from resolvers.body_limit import BodyLimit
 from resolvers.context import TENANT_HEADER, Context
 from resolvers.db import create_engine, session_factory, writer
-from resolvers.errors import ShopgraphError, to_graphql_error
-from resolvers.internal import install_problem_responses
+from resolvers.errors import to_graphql_error
+from resolvers.internal import ServiceCallersOnly
+from resolvers.problems import install_problem_responses
 from resolvers.runtime import Runtime, runtime_of
 from resolvers.schema import SubgraphSchema
 from resolvers.service_tokens import ServiceTokens
@@ -34,31 +40,89 @@ log = structlog.get_logger(__name__)
 
 MakeLoaders = Callable[[Context[Any], Runtime], Any]
 
+# How a refusal Strawberry raises before it executes anything is answered, by its status.
+_HTTP_CODES: Final = {
+    400: "BAD_USER_INPUT",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
 
 class SubgraphGraphQL(GraphQL[Context[Any], None]):
     """Strawberry's plain ASGI app (measurably cheaper than FastAPI's GraphQLRouter) with our
-    context and orjson encoding."""
+    context, orjson encoding, and answers with a code for everything it refuses.
 
-    def __init__(self, schema: SubgraphSchema, make_loaders: MakeLoaders) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+    Production serves no GraphiQL and takes operations by POST only: the router never sends
+    anything else, and a GET is how a cross-site page would try.
+    """
+
+    def __init__(self, schema: SubgraphSchema, make_loaders: MakeLoaders, settings: SubgraphSettings) -> None:
+        production = settings.is_production
+        super().__init__(schema, graphql_ide=None if production else "graphiql", allow_queries_via_get=not production)
         self.make_loaders = make_loaders
+        self.production = production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            self._check_transport(request)
+            response: Response = await self.run(request)
+        except HTTPException as exc:
+            response = _refusal(exc.status_code, exc.reason)
+        await response(scope, receive, send)
+
+    def _check_transport(self, request: Request) -> None:
+        """Operations come as JSON: a form or a text body is what a cross-site page can send
+        without asking first, so it is refused before anything reads it."""
+        if request.method == "GET" and self.production:
+            raise HTTPException(405, "Send operations by POST.")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.method == "POST" and content_type != "application/json":
+            raise HTTPException(415, "Send operations as application/json.")
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context[Any]:
         runtime = runtime_of(request)
         context: Context[Any] = Context(runtime=runtime, tenant_header=request.headers.get(TENANT_HEADER))
-        try:
-            context.verified_caller = await runtime.verifier.caller_from_header(request.headers.get("authorization"))
-        except ShopgraphError as exc:
-            context.auth_error = exc
+        await context.authenticate(request.headers.get("authorization"))
         context.loaders = self.make_loaders(context, runtime)
         return context
+
+    async def on_ws_connect(self, context: Context[Any]) -> UnsetType | dict[str, object] | None:
+        """A WebSocket client names itself in ``connection_init`` (browsers cannot set headers
+        on one): a good token is the caller of every operation on the socket, a bad one
+        closes it (4403), none leaves the caller anonymous."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        authorization = next((v for k, v in params.items() if k.lower() == "authorization"), None)
+        if authorization is not None:
+            await context.authenticate(authorization if isinstance(authorization, str) else "")
+        if context.auth_error is not None:
+            raise ConnectionRejectionError({"code": context.auth_error.code})
+        return await super().on_ws_connect(context)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Every error leaves with a stable code and without internals, including the parse
         and validation errors Strawberry answers before any extension sees the result."""
         if result.errors:
-            result.errors = [to_graphql_error(error) for error in result.errors]
+            result.errors = [to_graphql_error(error, hide_suggestions=self.production) for error in result.errors]
         return await super().process_result(request, result)
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """A request refused before execution (it does not parse, validate, coerce its
+        variables, or fit the limits) is a 400, as the router answers it: no data, and errors
+        that point at no field."""
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict) and response_data.get("data") is None:
+            errors = response_data.get("errors") or []
+            if errors and not any(isinstance(error, dict) and error.get("path") for error in errors):
+                response.status_code = 400
+        return response
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson refuses lone surrogates ("\ud800"), which the standard library lets through
@@ -67,6 +131,12 @@ class SubgraphGraphQL(GraphQL[Context[Any], None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+def _refusal(status: int, message: str) -> Response:
+    code = _HTTP_CODES.get(status, "BAD_USER_INPUT")
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def create_subgraph_app(
@@ -121,11 +191,24 @@ def create_subgraph_app(
             finally:
                 await engine.dispose()
 
-    app = FastAPI(title=f"shopgraph {settings.name}", lifespan=lifespan, openapi_url="/openapi.json")
-    graphql = SubgraphGraphQL(schema, make_loaders)
+    # Production does not publish its internal API's shape: the OpenAPI documents and their
+    # pages are for development, and for the suite that fuzzes them.
+    documented = not settings.is_production
+    app = FastAPI(
+        title=f"shopgraph {settings.name}",
+        lifespan=lifespan,
+        openapi_url="/openapi.json" if documented else None,
+        docs_url="/docs" if documented else None,
+        redoc_url="/redoc" if documented else None,
+    )
+    graphql = SubgraphGraphQL(schema, make_loaders, settings)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
+    app.router.routes.append(WebSocketRoute("/graphql", graphql))
     app.router.routes.extend(routes)
     install_problem_responses(app)
+    # Outermost first: an oversized body is refused before the caller is even looked at.
+    app.add_middleware(ServiceCallersOnly)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -37,7 +37,17 @@ class Context(Generic[L]):
     tenant_header: str | None
     verified_caller: Caller | None = None
     auth_error: ShopgraphError | None = None
+    # What a WebSocket client sent in ``connection_init`` (Strawberry fills it in).
+    connection_params: object = None
     loaders: L = field(init=False)
+
+    async def authenticate(self, authorization: str | None) -> None:
+        """Takes the caller from an ``Authorization`` value; a bad one is kept to be raised
+        where the caller is first needed."""
+        try:
+            self.verified_caller, self.auth_error = await self.runtime.verifier.caller_from_header(authorization), None
+        except ShopgraphError as exc:
+            self.verified_caller, self.auth_error = None, exc
 
     @property
     def db(self) -> async_sessionmaker[AsyncSession]:
@@ -88,7 +98,8 @@ class Context(Generic[L]):
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
-            log.info("write conflicted", error=str(exc.orig))
+            # The constraint, not the database's message: that one quotes the values.
+            log.info("write conflicted", constraint=getattr(exc.orig, "constraint_name", None))
             raise Conflict("This conflicts with a change made at the same moment; try again.") from exc
 
     def require_subject(self) -> str:

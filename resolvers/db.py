@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, DateTime, String, Table, TextClause, TypeDecorator, event
+from sqlalchemy import ColumnElement, Connection, DateTime, String, Table, TextClause, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, Dialect
@@ -18,13 +18,19 @@ WRITE = "shopgraph_write"
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine tuned for the backend: SQLite gets WAL, a busy timeout, foreign keys, and
-    write transactions that take the write lock when they begin (see ``writer``)."""
+    write transactions that take the write lock when they begin (see ``writer``).
+
+    Statement parameters stay out of error messages (they are customers' names and
+    addresses, and errors get logged) unless SQL echo is on for debugging."""
+    hidden = not echo
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, hide_parameters=hidden, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, echo=echo, hide_parameters=hidden, pool_size=10, max_overflow=10, pool_pre_ping=True
+    )
 
 
 def writer(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -70,6 +76,15 @@ def is_unique_violation(error: IntegrityError) -> bool:
         getattr(cause, "sqlite_errorcode", None) in _SQLITE_UNIQUE
         or getattr(cause, "sqlstate", None) == _POSTGRES_UNIQUE
     )
+
+
+async def serialize_on(session: AsyncSession, key: str) -> None:
+    """Makes transactions that pass the same ``key`` run one after another from here to their
+    commit, for a rule no row can be locked for (a count that must not be exceeded). On
+    PostgreSQL a transaction-scoped advisory lock; SQLite's write transactions already run
+    one at a time (``writer``)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def new_id() -> str:

@@ -11,7 +11,8 @@
     │   ├── PriceChanged           PRICE_CHANGED    the total differs from the one shown
     │   ├── InsufficientStock      INSUFFICIENT_STOCK   fewer units available than asked
     │   ├── InvalidTransition      INVALID_STATUS   the object's status does not allow it
-    │   └── RefundExceedsCaptured  REFUND_EXCEEDS_CAPTURED  more back than was taken
+    │   ├── RefundExceedsCaptured  REFUND_EXCEEDS_CAPTURED  more back than was taken
+    │   └── TooManyPendingCheckouts  TOO_MANY_PENDING_CHECKOUTS  unpaid orders hold enough stock
     └── Unavailable                SERVICE_UNAVAILABLE  a service we depend on did not answer
 
 Domain services raise these without knowing about GraphQL. ``to_graphql_error``, applied by
@@ -21,6 +22,8 @@ message, and masks everything else as ``INTERNAL_SERVER_ERROR`` after logging it
 unexpected exception's text may leak internals, and a client can do nothing with it anyway.
 """
 
+import re
+import traceback
 from functools import cache
 from typing import Any, ClassVar
 
@@ -28,6 +31,9 @@ import structlog
 from graphql import GraphQLError
 
 log = structlog.get_logger(__name__)
+
+# graphql-core's hints: "Did you mean 'products'?", "Did you mean the enum value 'PRICE'?".
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 class ShopgraphError(Exception):
@@ -85,6 +91,10 @@ class RefundExceedsCaptured(Conflict):
     code = "REFUND_EXCEEDS_CAPTURED"
 
 
+class TooManyPendingCheckouts(Conflict):
+    code = "TOO_MANY_PENDING_CHECKOUTS"
+
+
 class Unavailable(ShopgraphError):
     code = "SERVICE_UNAVAILABLE"
 
@@ -115,8 +125,10 @@ def _is_request_error(original: BaseException | None) -> bool:
     return original is None or isinstance(original, GraphQLError | ValueError)
 
 
-def to_graphql_error(error: GraphQLError) -> GraphQLError:
-    """Give one execution error its public shape: a stable code, and no internals."""
+def to_graphql_error(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQLError:
+    """Give one execution error its public shape: a stable code, and no internals; and, with
+    ``hide_suggestions`` (production), no "Did you mean ...?" that would spell the schema
+    out to someone probing it with introspection turned off."""
     original = error.original_error
     if isinstance(original, ShopgraphError):
         extensions = {**original.extensions, "code": original.code}
@@ -128,9 +140,18 @@ def to_graphql_error(error: GraphQLError) -> GraphQLError:
         extensions = {"code": "BAD_USER_INPUT", **(error.extensions or {})}
         message = error.message
     else:
-        log.error("unexpected resolver error", path=error.path, error=error.message, exc_info=original)
+        # Where it broke, not what it said: an exception's text may quote the input (a
+        # database error names the value it refused), and logs carry no personal data.
+        log.error(
+            "unexpected resolver error",
+            path=error.path,
+            error=type(original).__name__ if original else "GraphQLError",
+            stack="".join(traceback.format_tb(original.__traceback__)) if original else None,
+        )
         extensions = {"code": "INTERNAL_SERVER_ERROR"}
         message = "Internal server error."
+    if hide_suggestions:
+        message = _SUGGESTION.sub("", message)
     return GraphQLError(
         message,
         nodes=error.nodes,

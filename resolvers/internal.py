@@ -1,46 +1,62 @@
-"""Shared pieces of the internal service-to-service HTTP endpoints (``/internal/v1/...``):
-who may call them, the tenant they act for, and RFC 7807 problem responses.
+"""The internal service-to-service HTTP endpoints (``/internal/v1/...``): who may call them
+and the tenant they act for.
 
 Only services call these endpoints, with a client-credentials token carrying the
 ``services:internal`` scope; a storefront's token, whatever its other scopes, is refused.
-A problem carries the same stable ``code`` a GraphQL error would, so the calling service
-can pass the refusal on to its own caller unchanged.
+``ServiceCallersOnly`` checks the token before the request is routed, so a caller without
+one learns nothing from the endpoints, not even how their bodies are shaped. Refusals are
+problem responses (resolvers.problems).
 """
 
-from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Final
 
-from fastapi import Depends, FastAPI, Header, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import Depends, Header, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from resolvers import scopes
 from resolvers.auth import Caller
 from resolvers.context import TENANT_PATTERN
-from resolvers.errors import (
-    BadUserInput,
-    Conflict,
-    Forbidden,
-    NotFound,
-    ShopgraphError,
-    Unauthenticated,
-    Unavailable,
-)
+from resolvers.errors import BadUserInput, Forbidden, ShopgraphError, Unauthenticated
+from resolvers.problems import problem_for
 from resolvers.runtime import runtime_of
 
-PROBLEM_JSON = "application/problem+json"
+PREFIX: Final = "/internal/"
 # Ids between services are UUIDs in their canonical lowercase form, as every subgraph writes them.
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
-_STATUS = {
-    BadUserInput: 400,
-    Unauthenticated: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    Unavailable: 503,
-}
+
+class ServiceCallersOnly:
+    """Authenticates every request under ``/internal/`` before anything else looks at it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            request = Request(scope)
+            try:
+                caller = await _authenticate(request)
+            except ShopgraphError as exc:
+                await problem_for(exc)(scope, receive, send)
+                return
+            scope.setdefault("state", {})["service_caller"] = caller
+        await self.app(scope, receive, send)
+
+
+async def _authenticate(request: Request) -> Caller:
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        raise Unauthenticated("Internal endpoints need a service access token.")
+    caller = await runtime_of(request).verifier.caller_from_header(authorization)
+    if not caller.has_scope(scopes.SERVICES_INTERNAL):
+        raise Forbidden(f"Internal endpoints need the {scopes.SERVICES_INTERNAL} scope.")
+    return caller
+
+
+def service_caller(request: Request) -> Caller:
+    """The calling service, as ``ServiceCallersOnly`` verified it."""
+    caller: Caller = request.state.service_caller
+    return caller
 
 
 def tenant_header(x_tenant_id: Annotated[str, Header()]) -> str:
@@ -50,46 +66,5 @@ def tenant_header(x_tenant_id: Annotated[str, Header()]) -> str:
     return x_tenant_id
 
 
-async def service_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
-    """The calling service, verified like any access token and holding the service scope."""
-    if not authorization:
-        raise Unauthenticated("Internal endpoints need a service access token.")
-    caller = await runtime_of(request).verifier.caller_from_header(authorization)
-    if not caller.has_scope(scopes.SERVICES_INTERNAL):
-        raise Forbidden(f"Internal endpoints need the {scopes.SERVICES_INTERNAL} scope.")
-    return caller
-
-
 ServiceCaller = Annotated[Caller, Depends(service_caller)]
 Tenant = Annotated[str, Depends(tenant_header)]
-
-
-def install_problem_responses(app: FastAPI) -> None:
-    """Errors from plain HTTP endpoints answer as ``application/problem+json``."""
-
-    @app.exception_handler(ShopgraphError)
-    async def domain_problem(_request: Request, exc: ShopgraphError) -> JSONResponse:
-        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
-        return problem(status, exc.message, code=exc.code, **exc.extensions)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_problem(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail))
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_problem(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return problem(422, details, code=BadUserInput.code)
-
-
-def problem(status: int, detail: str, *, code: str | None = None, **extensions: Any) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-    }
-    if code is not None:
-        body["code"] = code
-    body.update(extensions)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)

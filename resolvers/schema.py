@@ -1,49 +1,118 @@
-"""The Federation schema every subgraph builds: version pinned, caches on, errors coded."""
+"""The Federation schema every subgraph builds: version pinned, caches on, limits enforced,
+representations checked, errors coded."""
 
 from typing import Any, Final
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, ParserCache, QueryDepthLimiter, ValidationCache
+from graphql import ASTValidationRule, GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, ValidationCache
 from strawberry.federation.schema import FederationAny
+from strawberry.federation.schema_directives import Key
+from strawberry.federation.schema_directives import ListSize as ListSizeDirective
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
+from strawberry.types.base import StrawberryObjectDefinition
 
+from resolvers import limits
 from resolvers.errors import BadUserInput
+from resolvers.guard import QUERY_CACHE_SIZE, OperationGuard
 from resolvers.money import LONG_SCALAR, Long
+from resolvers.settings import SubgraphSettings
 
 # The federation composer the router uses accepts up to 2.9; Strawberry defaults to newer.
 FEDERATION_VERSION: Final = "2.9"
-QUERY_CACHE_SIZE = 1024
 
 
 class SubgraphSchema(strawberry.federation.Schema):
-    """A Federation schema whose ``_entities`` refuses oversized batches."""
+    """A Federation schema that enforces the operation limits of its settings, refuses
+    malformed or oversized ``_entities`` calls, and in production answers no introspection."""
 
-    def __init__(self, *, max_representations: int, max_query_depth: int, **options: Any) -> None:
-        self.max_representations = max_representations
-        # The depth rule is built once: the validation cache keys on the rule classes, and
-        # QueryDepthLimiter makes a new class per instance, so a per-request limiter would
-        # turn every validation into a cache miss.
-        depth_rules = QueryDepthLimiter(max_depth=max_query_depth).validation_rules
+    def __init__(self, *, settings: SubgraphSettings, **options: Any) -> None:
+        self.max_representations = settings.max_representations
+        self.router_secret = settings.router_hmac_secret
+        self.router_only = settings.is_production
+        self.limits = limits.Limits(
+            depth=settings.max_query_depth,
+            aliases=settings.max_aliases,
+            directives=settings.max_directives,
+            tokens=settings.max_tokens,
+            cost=settings.max_cost,
+        )
+        # The rules are built once: the validation cache keys on the rule classes, so rules
+        # made per request would turn every validation into a cache miss.
+        rules: list[type[ASTValidationRule]] = [limits.document_rule(self.limits)]
+        if settings.is_production:
+            rules.append(NoSchemaIntrospectionCustomRule)
         super().__init__(
             federation_version=FEDERATION_VERSION,
             extensions=[
-                # Caching parse and validation by query text is the largest cheap win: both
-                # cost milliseconds per request and the router sends the same texts over again.
-                lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
+                # The guard parses through its cache. Caching parse and validation by query
+                # text is the largest cheap win: both cost milliseconds per request and the
+                # router sends the same texts over again.
+                lambda: OperationGuard(self),
                 lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
-                lambda: AddValidationRules(depth_rules),
+                lambda: AddValidationRules(rules),
             ],
-            config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),
+            config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}, disable_field_suggestions=settings.is_production),
             **options,
         )
+        self.cost = limits.CostEstimator(self._schema, self._list_sizes())
+        self._entity_keys = self._keys_by_entity()
+
+    def _list_sizes(self) -> dict[tuple[str, str], limits.ListSize]:
+        """Every field's ``@listSize``, by its type's and its own GraphQL names."""
+        found = {}
+        for type_name, graphql_type in self.schema_converter.type_map.items():
+            definition = graphql_type.definition
+            if not isinstance(definition, StrawberryObjectDefinition):
+                continue
+            for field in definition.fields:
+                for directive in field.directives:
+                    if isinstance(directive, ListSizeDirective):
+                        found[type_name, self.config.name_converter.get_graphql_name(field)] = limits.ListSize(
+                            assumed=directive.assumed_size or None,
+                            slicing=tuple(directive.slicing_arguments or ()),
+                            sized_fields=tuple(directive.sized_fields or ()),
+                        )
+        return found
+
+    def _keys_by_entity(self) -> dict[str, frozenset[str]]:
+        """The key fields of each entity this subgraph resolves or references."""
+        keys: dict[str, frozenset[str]] = {}
+        for type_name, graphql_type in self.schema_converter.type_map.items():
+            definition = graphql_type.definition
+            if isinstance(definition, StrawberryObjectDefinition):
+                for directive in definition.directives or ():
+                    if isinstance(directive, Key):
+                        keys[type_name] = keys.get(type_name, frozenset()) | frozenset(str(directive.fields).split())
+        return keys
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Strawberry logs every error with a traceback; expected ones are the client's
         business, and ``to_graphql_error`` logs the unexpected ones."""
 
     def entities_resolver(self, info: strawberry.Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """Resolves what the router asks for, after checking each representation's shape:
+        an object naming one of our entities by ``__typename`` and carrying exactly its key,
+        as text. Anything else is that representation's BAD_USER_INPUT, never a crash."""
         if len(representations) > self.max_representations:
             raise BadUserInput(f"At most {self.max_representations} representations per _entities call.")
-        return super().entities_resolver(info, representations)
+        checked: list[Any] = [self._checked(representation) for representation in representations]
+        valid = [r for r in checked if not isinstance(r, BadUserInput)]
+        resolved = iter(super().entities_resolver(info, valid))
+        answers: list[Any] = [r if isinstance(r, BadUserInput) else next(resolved) for r in checked]
+        return answers
+
+    def _checked(self, representation: object) -> object:
+        if not isinstance(representation, dict):
+            return BadUserInput("A representation must be an object.", field="representations")
+        type_name = representation.get("__typename")
+        key = self._entity_keys.get(type_name) if isinstance(type_name, str) else None
+        if key is None:
+            return BadUserInput("A representation must name an entity of this subgraph in __typename.")
+        if set(representation) != key | {"__typename"}:
+            return BadUserInput(f"A {type_name} representation carries exactly {', '.join(sorted(key))}.")
+        if not all(isinstance(representation[field], str) for field in key):
+            return BadUserInput(f"A {type_name} representation's key must be text.")
+        return dict(representation)

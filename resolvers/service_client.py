@@ -115,7 +115,7 @@ def _explained(response: httpx.Response) -> ShopgraphError:
         problem = {}
     code = problem.get("code") if isinstance(problem, dict) else None
     if not isinstance(code, str) or response.status_code == 403:
-        log.error("service refused a call", status=response.status_code, body=response.text[:500])
+        log.error("service refused a call", status=response.status_code, code=code)
         return Unavailable("A service refused our call; try again shortly.")
     extensions = {k: v for k, v in problem.items() if k not in {"type", "title", "status", "detail", "code"}}
     return error_for(code, str(problem.get("detail", "")), **extensions)

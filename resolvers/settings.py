@@ -7,6 +7,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
 DEVELOPMENT_SERVICE_SECRET = "shopgraph-services-secret"
+# The router signs its subgraph requests with this in development (router/gateway.config.ts
+# has the same default); production refuses it on both sides.
+DEVELOPMENT_ROUTER_SECRET = "shopgraph-router-development-secret"
 
 
 class SubgraphSettings(BaseSettings):
@@ -37,8 +40,25 @@ class SubgraphSettings(BaseSettings):
     # One `_entities` call resolving more representations than this is refused: the router
     # never needs that many, and an unbounded list is a cheap way to make us load the table.
     max_representations: int = 1000
-    max_query_depth: int = 12
+    # What one operation may ask for (resolvers/limits.py says how each is counted). The
+    # router refuses tighter limits before it calls us; these are looser so that the
+    # router's own requests (query plans, `_entities` batches) always pass, and they bound
+    # whoever reaches a subgraph without the router.
+    max_query_depth: int = 11
+    max_aliases: int = 60
+    max_directives: int = 40
+    max_tokens: int = 5000
+    max_cost: int = 20_000
+    # Request bodies above this are refused (413) before they are read whole or parsed.
+    max_body_bytes: int = 1_048_576
+    # The router signs every request it sends us with this shared secret (HMAC); production
+    # answers the federation internals (`_entities`, `_service`) only to signed requests.
+    router_hmac_secret: str = DEVELOPMENT_ROUTER_SECRET
     sql_echo: bool = False
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
 
     @model_validator(mode="after")
     def _no_development_defaults_in_production(self) -> Self:
@@ -49,4 +69,6 @@ class SubgraphSettings(BaseSettings):
                 raise ValueError("production needs a server database, not SQLite")
             if self.service_client_secret == DEVELOPMENT_SERVICE_SECRET:
                 raise ValueError("service_client_secret is the local provider's; set the real one")
+            if self.router_hmac_secret == DEVELOPMENT_ROUTER_SECRET:
+                raise ValueError("router_hmac_secret is the development one; set the secret the router signs with")
         return self

@@ -3,6 +3,8 @@
 import re
 import uuid
 
+import pycountry
+
 from resolvers.errors import BadUserInput
 
 
@@ -34,7 +36,6 @@ def is_uuid(value: str) -> bool:
     return True
 
 
-_COUNTRY = re.compile(r"[A-Z]{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -52,10 +53,15 @@ def optional_text(value: str | None, *, field: str, max_length: int) -> str | No
     return text(value, field=field, max_length=max_length)
 
 
+# The officially assigned ISO 3166-1 alpha-2 codes, from pycountry's copy of the standard
+# (Debian's iso-codes), so a new or withdrawn country arrives with a dependency update.
+_COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
+
+
 def country(value: str, *, field: str = "country") -> str:
     cleaned = value.strip().upper()
-    if not _COUNTRY.fullmatch(cleaned):
-        raise BadUserInput(f"{field} must be an ISO 3166-1 alpha-2 code such as US.", field=field)
+    if cleaned not in _COUNTRIES:
+        raise BadUserInput(f"{field} must be an ISO 3166-1 alpha-2 country code such as US.", field=field)
     return cleaned
 
 

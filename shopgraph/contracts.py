@@ -10,6 +10,7 @@ from pathlib import Path
 
 from graphql import BreakingChange, build_schema, find_breaking_changes
 
+from shopgraph import documents
 from shopgraph.registry import SUBGRAPHS, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,15 +113,25 @@ def export(schema_dir: Path = SCHEMA_DIR, *, allow_breaking: bool = False) -> li
     blocked = [change for d in changes for change in d.breaking]
     if blocked and not allow_breaking:
         raise BreakingChangesError([f"{d.subgraph}: {change}" for d in changes for change in d.breaking])
+    sdls = {name: sdl_path(name, schema_dir).read_text() for name in SUBGRAPHS if sdl_path(name, schema_dir).exists()}
+    sdls.update({d.subgraph: subgraph_sdl(d.subgraph) for d in changes})
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, sdl in sdls.items():
+            sdl_path(name, Path(scratch)).write_text(sdl)
+        supergraph = compose(Path(scratch))
+    # The first-party apps' registered operations are clients too, and nothing overrides them:
+    # an operation that stops validating would fail in production by its hash.
+    broken = documents.problems(supergraph, documents.registered(schema_dir / documents.MANIFESTS.name))
+    if broken:
+        raise BreakingChangesError([f"registered operation {problem}" for problem in broken])
     if blocked:
         with (schema_dir / INTENDED_BREAKING).open("a") as intended:
             intended.writelines(f"{change}\n" for change in blocked)
     written = []
     for d in changes:
-        sdl_path(d.subgraph, schema_dir).write_text(subgraph_sdl(d.subgraph))
+        sdl_path(d.subgraph, schema_dir).write_text(sdls[d.subgraph])
         written.append(sdl_path(d.subgraph, schema_dir))
     supergraph_path = schema_dir / SUPERGRAPH
-    supergraph = compose(schema_dir)
     if not supergraph_path.exists() or supergraph_path.read_text() != supergraph:
         supergraph_path.write_text(supergraph)
         written.append(supergraph_path)

@@ -149,3 +149,22 @@ async def test_each_refusal_has_its_own_code_and_leaves_nothing_behind(stack: An
     # Fixed, the same key goes through: a refusal is not remembered against it.
     accepted = await check_out(stack, cy, "c", expectedTotal={"amount": 3000, "currency": "USD"})
     assert data(accepted)["checkout"]["status"] == "PENDING_PAYMENT"
+
+
+async def test_one_shopper_cannot_hold_stock_without_bound_under_new_keys(stack: Any, token: Any) -> None:
+    mug = await factories.product(stack, on_hand=100)
+    ada = token("ada", email="ada@example.com")
+    await fill_cart(stack, ada, {mug.id: 5})
+
+    # Eight keys at once for one cart: the default allows three unpaid orders per shopper.
+    bodies = await asyncio.gather(*(check_out(stack, ada, f"tab-{n}") for n in range(8)))
+
+    outcomes = sorted(error_codes(body)[0] if "errors" in body else "ORDERED" for body in bodies)
+    assert outcomes == ["ORDERED"] * 3 + ["TOO_MANY_PENDING_CHECKOUTS"] * 5
+    assert await stock(stack, mug.id) == (100, 15)
+    assert await count(stack, "orders", CheckoutRow) == 3
+    # Cancelling one frees its place (and its stock) for the next checkout.
+    placed = next(data(body)["checkout"]["id"] for body in bodies if "errors" not in body)
+    cancel = "mutation($id: ID!) { cancelOrder(id: $id) { status } }"
+    assert data(await stack.client("orders")(cancel, {"id": placed}, token=ada))["cancelOrder"]["status"] == "CANCELLED"
+    assert data(await check_out(stack, ada, "tab-9"))["checkout"]["status"] == "PENDING_PAYMENT"

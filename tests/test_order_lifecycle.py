@@ -304,6 +304,7 @@ async def test_refunds_give_back_part_then_the_rest_and_never_more(stack: Any, t
     part = data(await refunds(REFUND, {"p": payment["id"], "a": 1000, "k": "r1"}, token=refunder))["refundPayment"]
     resent = data(await refunds(REFUND, {"p": payment["id"], "a": 1000, "k": "r1"}, token=refunder))["refundPayment"]
     reused = await refunds(REFUND, {"p": payment["id"], "a": 500, "k": "r1"}, token=refunder)
+    blank_key = await refunds(REFUND, {"p": payment["id"], "a": 100, "k": ""}, token=refunder)
     too_much = await refunds(REFUND, {"p": payment["id"], "a": 1901}, token=refunder)
     rest = data(await refunds(REFUND, {"p": payment["id"], "a": 1900}, token=refunder))["refundPayment"]
     beyond = await refunds(REFUND, {"p": payment["id"], "a": 1}, token=refunder)
@@ -316,6 +317,8 @@ async def test_refunds_give_back_part_then_the_rest_and_never_more(stack: Any, t
         "refunds": [{"amount": {"amount": 1000}}],
     }
     assert resent == part and error_codes(reused) == ["CONFLICT"]
+    # An empty key is no key: refused, or every retry of it would refund again.
+    assert error_codes(blank_key) == ["BAD_USER_INPUT"]
     assert error_codes(too_much) == ["REFUND_EXCEEDS_CAPTURED"]
     assert too_much["errors"][0]["extensions"]["refundable"] == 1900
     assert rest["status"] == "REFUNDED" and rest["refunded"] == {"amount": 2900}

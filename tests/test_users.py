@@ -60,6 +60,8 @@ async def test_bad_profile_input_is_refused(stack: Any, token: Any) -> None:
         ('mutation { updateProfile(input: {email: "not-an-email"}) { id } }', {}),
         ("mutation($n: String!) { updateProfile(input: {name: $n}) { id } }", {"n": "x" * 201}),
         (ADD_ADDRESS, {"input": {**HOME, "country": "USA"}}),
+        # Two capital letters, but no country: ISO 3166-1 reserves ZZ for private use.
+        (ADD_ADDRESS, {"input": {**HOME, "country": "ZZ"}}),
         (ADD_ADDRESS, {"input": {**HOME, "city": ""}}),
         ('mutation { removeAddress(id: "nope") { id } }', {}),
     ]

@@ -8,6 +8,5 @@ def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
     return SubgraphSchema(
         mutation=Mutation,
         types=[User, Product],
-        max_representations=settings.max_representations,
-        max_query_depth=settings.max_query_depth,
+        settings=settings,
     )

@@ -3,7 +3,9 @@ PaymentIntent open.
 
     1. claim the idempotency key (a ``CheckoutRow``): the same key with the same input
        returns the first result, waiting while the first call still runs; other input is a
-       CONFLICT; a call whose lease ran out (its process died) is taken over
+       CONFLICT; a call whose lease ran out (its process died) is taken over; a new key is
+       refused while the shopper's unpaid orders already hold as much stock as one may
+       (TOO_MANY_PENDING_CHECKOUTS)
     2. read the cart (carts) and re-price every line (catalog): an empty cart, an archived
        product, a total that differs from the one the shopper was shown, or too little
        stock each has its own code
@@ -115,12 +117,13 @@ class Checkout:
         while another call runs it."""
         now = utcnow()
         lease = now + timedelta(seconds=self.settings.checkout_lease_seconds)
+        claim_id = new_id()
         async with self.context.transaction() as session:
             mine = await insert_if_absent(
                 session,
                 CheckoutRow,
                 {
-                    "id": new_id(),
+                    "id": claim_id,
                     "tenant_id": self.tenant,
                     "user_id": self.user_id,
                     "idempotency_key": request.idempotency_key,
@@ -151,6 +154,13 @@ class Checkout:
                 assert order is not None
                 return order
             if mine:
+                await services.hold_another(
+                    self.tenant,
+                    self.user_id,
+                    limit=self.settings.max_pending_checkouts,
+                    besides=claim_id,
+                    session=session,
+                )
                 return Claim(row.order_id, row.attempt)
             if row.lease_until > now:
                 return None
@@ -204,6 +214,9 @@ class Checkout:
             order = await services.locked(self.tenant, order.id, session=session)
             if order.status != OrderStatus.PAYMENT_FAILED:
                 return order
+            await services.hold_another(
+                self.tenant, order.user_id, limit=self.settings.max_pending_checkouts, session=session
+            )
             # Claimed first: every try has keys of its own, and concurrent tries one winner.
             order.attempt += 1
             attempt = order.attempt

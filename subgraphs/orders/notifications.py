@@ -110,7 +110,7 @@ async def send_queued(sessions: async_sessionmaker[AsyncSession], settings: Orde
                 if mail.id in delivered:
                     row.sent_at = utcnow()
                 elif row.attempts >= MAX_ATTEMPTS:
-                    log.error("mail given up", notification_id=row.id, order_id=row.order_id, to=row.to_address)
+                    log.error("mail given up", notification_id=row.id, order_id=row.order_id)
         sent += len(delivered)
         if len(delivered) < len(queued):
             return sent  # the rest next round
@@ -128,12 +128,16 @@ async def _deliver(mails: list[NotificationRow], settings: OrdersSettings) -> tu
                 try:
                     await smtp.send_message(_message(mail, settings))
                 except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
-                    log.warning("mail refused", notification_id=mail.id, error=str(exc))
+                    # The server's reply quotes the address; its code says enough.
+                    code = exc.code if isinstance(exc, aiosmtplib.SMTPResponseException) else None
+                    log.warning("mail refused", notification_id=mail.id, smtp_code=code)
                     refused.add(mail.id)
                 else:
                     accepted.add(mail.id)
     except (aiosmtplib.SMTPException, OSError) as exc:
-        log.warning("mail server unreachable", error=str(exc), unsent=len(mails) - len(accepted) - len(refused))
+        log.warning(
+            "mail server unreachable", error=type(exc).__name__, unsent=len(mails) - len(accepted) - len(refused)
+        )
     return accepted, refused
 
 

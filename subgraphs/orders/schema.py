@@ -10,6 +10,5 @@ def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
         query=Query,
         mutation=Mutation,
         types=[Order, User, Product],
-        max_representations=settings.max_representations,
-        max_query_depth=settings.max_query_depth,
+        settings=settings,
     )

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.errors import BadUserInput, InvalidTransition, NotFound
+from resolvers.db import serialize_on
+from resolvers.errors import BadUserInput, InvalidTransition, NotFound, TooManyPendingCheckouts
 from resolvers.money import check_currency
 from subgraphs.orders import notifications, published
-from subgraphs.orders.tables import OrderLineRow, OrderRow, OrderStatus
+from subgraphs.orders.tables import CheckoutRow, OrderLineRow, OrderRow, OrderStatus
 
 log = structlog.get_logger(__name__)
 
@@ -110,6 +111,33 @@ async def place_order(
     await session.flush()
     await published.order_created(session, order, rows)
     return order
+
+
+async def hold_another(
+    tenant: str, user_id: str, *, limit: int, besides: str | None = None, session: AsyncSession
+) -> None:
+    """Refuses a checkout (or a retried payment) that would give the shopper more than
+    ``limit`` orders holding stock: orders awaiting payment, and checkouts still running
+    (``besides`` is the caller's own new one). Concurrent checkouts of one shopper are
+    counted one after another, so two cannot both take the last place."""
+    await serialize_on(session, f"pending-checkouts/{tenant}/{user_id}")
+    awaiting = await session.scalar(
+        select(func.count())
+        .select_from(OrderRow)
+        .where(OrderRow.tenant_id == tenant, OrderRow.user_id == user_id, OrderRow.status == S.PENDING_PAYMENT)
+    )
+    running_query = (
+        select(func.count())
+        .select_from(CheckoutRow)
+        .where(CheckoutRow.tenant_id == tenant, CheckoutRow.user_id == user_id, CheckoutRow.completed.is_(False))
+    )
+    if besides is not None:
+        running_query = running_query.where(CheckoutRow.id != besides)
+    running = await session.scalar(running_query)
+    if (awaiting or 0) + (running or 0) >= limit:
+        raise TooManyPendingCheckouts(
+            f"You have {limit} unpaid orders; pay or cancel one before checking out again.", limit=limit
+        )
 
 
 async def locked(tenant: str, order_id: str, *, session: AsyncSession) -> OrderRow:

@@ -19,6 +19,9 @@ class OrdersSettings(SubgraphSettings):
     reservation_grace_seconds: float = 600.0
     # A checkout still running after this long is taken to have died; its key runs again.
     checkout_lease_seconds: float = 60.0
+    # Unpaid orders (and checkouts under way) hold stock: one shopper may have this many at
+    # once, so nobody can empty the shelves by checking out under new keys without paying.
+    max_pending_checkouts: int = 3
     expiry_sweep_seconds: float = 10.0
     # The order confirmation goes out by SMTP (an aiosmtpd sink locally).
     smtp_host: str = "127.0.0.1"

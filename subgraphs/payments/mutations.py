@@ -10,6 +10,8 @@ from subgraphs.payments import services
 from subgraphs.payments.gateway import StripeGateway
 from subgraphs.payments.types import Info, Payment
 
+MAX_KEY_LENGTH = 100
+
 
 @strawberry.type
 class Mutation:
@@ -28,7 +30,13 @@ class Mutation:
     ) -> Payment:
         context = info.context
         gateway: StripeGateway = context.runtime.extra
-        key = validation.text(idempotency_key, field="idempotencyKey", max_length=100) if idempotency_key else None
+        # Absent means "no retry protection"; a key that is present must be one (a blank key
+        # would silently refund again on every retry).
+        key = (
+            None
+            if idempotency_key is None
+            else validation.text(idempotency_key, field="idempotencyKey", max_length=100)
+        )
         async with context.transaction() as session:
             payment = await services.refund(
                 context.tenant,

@@ -1,7 +1,9 @@
 """``POST /webhooks/stripe``: what Stripe tells us about PaymentIntents.
 
-The signature is checked first (``stripe.Webhook.construct_event``: the shared secret, and a
-timestamp no older than the tolerance, so a captured delivery cannot be replayed later). Each
+The body's size is bounded before anything reads it (resolvers.body_limit), and the
+signature is checked before the body is parsed (``stripe.WebhookSignature``: the shared
+secret, and a timestamp no older than the tolerance, so a captured delivery cannot be
+replayed later). Each
 Stripe event id is recorded in the transaction of its effect, so a repeated delivery is
 answered 200 and changes nothing. Events may arrive in any order: an event only says that its
 intent changed, so the intent is read again from Stripe (a late "failed" cannot undo a later
@@ -9,16 +11,15 @@ success), and ``services.settle`` never moves a payment backwards. When Stripe c
 asked, the answer is 503 and Stripe delivers the event again later.
 """
 
-from typing import Any
-
 import stripe
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
 
 from resolvers.db import insert_if_absent, utcnow
 from resolvers.errors import Conflict, Unavailable
-from resolvers.internal import problem
+from resolvers.problems import problem
 from resolvers.runtime import runtime_of
 from subgraphs.payments import services
 from subgraphs.payments.gateway import Intent, StripeGateway
@@ -39,6 +40,22 @@ INTENT_EVENTS = frozenset(
 )
 
 
+class _Subject(BaseModel):
+    id: str = Field(min_length=1, max_length=255)
+
+
+class _Data(BaseModel):
+    object: _Subject
+
+
+class StripeEvent(BaseModel):
+    """What we read of a Stripe event; the rest of it is Stripe's business."""
+
+    id: str = Field(min_length=1, max_length=255)
+    type: str = Field(min_length=1, max_length=255)
+    data: _Data
+
+
 @router.post("/webhooks/stripe", summary="Stripe's signed events", response_model=None)
 async def stripe_webhook(request: Request) -> JSONResponse:
     runtime = runtime_of(request)
@@ -46,34 +63,37 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     assert isinstance(settings, PaymentsSettings)
     payload = await request.body()
     try:
-        event: dict[str, Any] = stripe.Webhook.construct_event(
+        stripe.WebhookSignature.verify_header(
             payload,
             request.headers.get("stripe-signature"),
             settings.stripe_webhook_secret,
-            tolerance=settings.webhook_tolerance_seconds,
-        ).to_dict()
+            settings.webhook_tolerance_seconds,
+        )
     except stripe.SignatureVerificationError as exc:
-        log.warning("stripe webhook refused", reason=str(exc))
+        log.warning("stripe webhook refused", reason=exc.user_message or "signature")
         return problem(400, f"The Stripe signature does not verify: {exc.user_message or exc}", code="BAD_SIGNATURE")
-    except ValueError as exc:
-        return problem(400, f"The body is not a Stripe event: {exc}", code="BAD_USER_INPUT")
-    subject = (event.get("data") or {}).get("object") or {}
-    if not all(isinstance(value, str) for value in (event.get("id"), event.get("type"), subject.get("id"))):
-        return problem(400, "The event lacks its id, type or object.", code="BAD_USER_INPUT")
+    except UnicodeDecodeError:
+        return problem(400, "The body is not UTF-8 text.", code="BAD_USER_INPUT")
+    try:
+        # Signed by Stripe, and still parsed as carefully as anyone's input: a body that is
+        # not an event of the shape we read is refused, never half-processed.
+        event = StripeEvent.model_validate_json(payload)
+    except ValidationError as exc:
+        return problem(400, f"The body is not a Stripe event: {exc.errors()[0]['msg']}", code="BAD_USER_INPUT")
     gateway: StripeGateway = runtime.extra
     intent: Intent | None = None
-    if event["type"] in INTENT_EVENTS:
+    if event.type in INTENT_EVENTS:
         try:
-            intent = await gateway.intent(subject["id"])
+            intent = await gateway.intent(event.data.object.id)
         except Unavailable as exc:
             return problem(503, exc.message, code=exc.code)
         except Conflict:
-            log.warning("webhook for an intent Stripe does not know", event_id=event["id"])
+            log.warning("webhook for an intent Stripe does not know", event_id=event.id)
     async with runtime.writer.begin() as session:
         first = await insert_if_absent(
             session,
             StripeEventRow,
-            {"id": event["id"], "type": event["type"], "received_at": utcnow()},
+            {"id": event.id, "type": event.type, "received_at": utcnow()},
             unique=("id",),
         )
         if not first:
@@ -83,11 +103,11 @@ async def stripe_webhook(request: Request) -> JSONResponse:
             if payment is None:
                 # Not ours, or its creating transaction has not committed yet: the poller asks
                 # Stripe about every unsettled payment of ours, so nothing is lost.
-                log.warning("webhook for an unknown intent", intent_id=intent.id, type=event["type"])
+                log.warning("webhook for an unknown intent", intent_id=intent.id, type=event.type)
             else:
                 changed = await services.settle(payment, intent, gateway=gateway, session=session)
-                row = await session.get(StripeEventRow, event["id"])
+                row = await session.get(StripeEventRow, event.id)
                 assert row is not None
                 row.payment_id = payment.id
-                log.info("stripe webhook", type=event["type"], payment_id=payment.id, changed=changed)
+                log.info("stripe webhook", type=event.type, payment_id=payment.id, changed=changed)
     return JSONResponse({"received": True})
