@@ -1,6 +1,7 @@
 """The Federation schema every subgraph builds: version pinned, caches on, limits enforced,
 representations checked, errors coded."""
 
+from functools import partial
 from typing import Any, Final
 
 import strawberry
@@ -41,18 +42,21 @@ class SubgraphSchema(strawberry.federation.Schema):
         )
         # The rules are built once: the validation cache keys on the rule classes, so rules
         # made per request would turn every validation into a cache miss.
-        rules: list[type[ASTValidationRule]] = [limits.document_rule(self.limits)]
+        self.limits_rule = limits.document_rule(self.limits)
+        self.validation_rules: list[type[ASTValidationRule]] = [self.limits_rule]
         if settings.is_production:
-            rules.append(NoSchemaIntrospectionCustomRule)
+            self.validation_rules.append(NoSchemaIntrospectionCustomRule)
+        # Made per request; a benchmark of what the guard costs swaps it for a parse cache alone.
+        self.guard = partial(OperationGuard, self)
         super().__init__(
             federation_version=FEDERATION_VERSION,
             extensions=[
                 # The guard parses through its cache. Caching parse and validation by query
                 # text is the largest cheap win: both cost milliseconds per request and the
                 # router sends the same texts over again.
-                lambda: OperationGuard(self),
+                self.guard,
                 lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
-                lambda: AddValidationRules(rules),
+                lambda: AddValidationRules(self.validation_rules),
             ],
             config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}, disable_field_suggestions=settings.is_production),
             **options,

@@ -11,16 +11,24 @@
 //
 // Start the binary from router/node_modules/.bin directly, not through npx or
 // npm (a stray parent survives a stop). SIGTERM to its pid stops it cleanly.
+// A setting it refuses (settings.ts) stops it at once with every problem listed.
 //
 // Environment:
+//   ENVIRONMENT                 development | production (default development). Production
+//                               refuses the development issuer and HMAC secret and debug
+//                               logging; turns off introspection, "Did you mean" suggestions,
+//                               GraphiQL; takes POST only as JSON and GET only for persisted
+//                               documents; runs ad-hoc operations for ADHOC_CLIENTS only
 //   ROUTER_PORT                 port (default 4000)
 //   ROUTER_HOST                 listen address (default 127.0.0.1; 0.0.0.0 only inside a container)
 //   SUPERGRAPH_PATH             supergraph SDL file (default ../schema/supergraph.graphql,
 //                               relative to this file; a relative value is taken
 //                               from the current directory)
 //   ROUTER_SUBGRAPH_TIMEOUT_MS  timeout of one subgraph request (default 30000)
-//   ROUTER_LOG_LEVEL            debug | info | warn | error (default info)
-//   OIDC_ISSUER                 the access tokens' issuer (default http://127.0.0.1:4010)
+//   ROUTER_LOG_LEVEL            debug | info | warn | error (default info; debug lines carry
+//                               request bodies, so production refuses it)
+//   OIDC_ISSUER                 the access tokens' issuer (default http://127.0.0.1:4010;
+//                               production must set another)
 //   OIDC_AUDIENCE               the access tokens' audience (default shopgraph)
 //   OIDC_JWKS_URL               the issuer's JWKS (default <OIDC_ISSUER>/.well-known/jwks.json)
 //   GRAPHIQL_CLIENT_ID          the public client GraphiQL signs in as (default graphiql)
@@ -28,6 +36,32 @@
 //   RATE_LIMIT_WINDOW_S         the window in seconds (default 60); bursts up to RATE_LIMIT
 //   RATE_LIMIT_REDIS_URL        share the limit across routers through this Redis
 //                               (default: in this process only)
+//   Limits, the same in every mode; a refusal is HTTP 400 (413 for the body) with
+//   extensions {code, limit, found}, before any subgraph is called (limits.ts, cost.ts):
+//   MAX_DEPTH                   fields on the longest path, fragments expanded (default 10)
+//                               QUERY_TOO_DEEP
+//   MAX_ALIASES                 aliased fields in the document (default 30) TOO_MANY_ALIASES
+//   MAX_DIRECTIVES              directive applications in the document (default 20)
+//                               TOO_MANY_DIRECTIVES
+//   MAX_TOKENS                  lexical tokens of the document (default 2000) TOO_MANY_TOKENS
+//   MAX_COST                    estimated cost from @cost/@listSize (default 10000)
+//                               COST_ESTIMATED_TOO_EXPENSIVE
+//   MAX_BODY_BYTES              request body bytes (default 131072) PAYLOAD_TOO_LARGE (413)
+//   MAX_BATCH                   operations in one batched request (default 10) BATCH_TOO_LARGE
+//   ROUTER_HMAC_SECRET          signs every subgraph request (extensions["hmac-signature"];
+//                               default shopgraph-router-development-secret, refused in
+//                               production; the subgraphs' router_hmac_secret)
+//   CORS_ORIGINS                comma-separated origins browsers may call from (development
+//                               default http://127.0.0.1:3000,http://localhost:3000;
+//                               production default none)
+//   TRUSTED_DOCUMENTS_DIR       the clients' manifests, <client>.json = {sha256: document}
+//                               (default ../schema/trusted-documents, relative to this file)
+//   APQ_REDIS_URL               keep automatically persisted queries in this Redis, shared by
+//                               several routers (default: in this process only)
+//   ADHOC_CLIENTS               comma-separated OAuth client ids (the verified token's
+//                               client_id or azp) that may send operations not registered
+//                               ahead of time, in production (default none; development:
+//                               everyone may)
 //
 // Do not pass the supergraph path as the CLI's positional argument: the CLI then
 // watches the file and the process crashes when the file is rewritten in place
@@ -36,93 +70,36 @@
 // does not parse is ignored in favour of the last good supergraph.
 
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from '@graphql-hive/gateway';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError, parse } from 'graphql';
-import { maskError as yogaMaskError } from 'graphql-yoga';
-import { jwtOptions, useAuthErrorCodes, useFieldAuthorization, useJWT } from './auth.ts';
+import { parse } from 'graphql';
+import {
+  connectionParam,
+  forwardedAuthorization,
+  useAuthErrorCodes,
+  useFieldAuthorization,
+  useTokenAuth,
+  useWebSocketAuth,
+} from './auth.ts';
+import { useCors } from './cors.ts';
+import { useCostLimit } from './cost.ts';
+import { maskError, useNoSuggestions } from './errors.ts';
 import { withLogin } from './graphiql-login.ts';
+import { useHttpRules } from './http-rules.ts';
+import { useInputChecks } from './input-checks.ts';
+import { useBatchLimit, useBodyLimit, useDocumentLimits } from './limits.ts';
 import { MemoryBuckets, RedisBuckets, useRateLimit } from './rate-limit.ts';
+import { readSettings } from './settings.ts';
+import {
+  loadManifests,
+  MemoryDocumentStore,
+  partnerClients,
+  RedisDocumentStore,
+  useTrustedDocuments,
+} from './trusted-documents.ts';
 
-// 127.0.0.1 unless ROUTER_HOST says otherwise (a container publishing its port sets 0.0.0.0).
-const HOST = process.env.ROUTER_HOST ?? '127.0.0.1';
-
-/** Client request headers forwarded unchanged to every subgraph request. */
-export const PROPAGATED_HEADERS = ['authorization', 'x-tenant-id'] as const;
-
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name] ?? String(fallback);
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer in [${min}, ${max}], got "${raw}"`);
-  }
-  return value;
-}
-
-const port = intFromEnv('ROUTER_PORT', 4000, 1, 65535);
-const subgraphTimeoutMs = intFromEnv('ROUTER_SUBGRAPH_TIMEOUT_MS', 30_000, 1, 3_600_000);
-const rateLimit = intFromEnv('RATE_LIMIT', 100, 1, 1_000_000);
-const rateLimitWindowMs = intFromEnv('RATE_LIMIT_WINDOW_S', 60, 1, 86_400) * 1000;
-const issuer = process.env.OIDC_ISSUER ?? 'http://127.0.0.1:4010';
-const audience = process.env.OIDC_AUDIENCE ?? 'shopgraph';
-const jwksUri = process.env.OIDC_JWKS_URL ?? `${issuer}/.well-known/jwks.json`;
-
-// ---------------------------------------------------------------------------
-// Refuse settings this router must never run with. The CLI's --host/--port flags
-// and HOST/PORT variables override this file, and its HIVE_*/APOLLO_*/
-// OPENTELEMETRY variables turn on reporting to outside hosts.
-
-function cliFlag(names: string[]): string | undefined {
-  const argv = process.argv;
-  for (let i = 0; i < argv.length; i++) {
-    for (const name of names) {
-      if (argv[i] === name) return argv[i + 1];
-      if (argv[i].startsWith(`${name}=`)) return argv[i].slice(name.length + 1);
-    }
-  }
-  return undefined;
-}
-
-const cliHost = cliFlag(['--host', '-h']) ?? process.env.HOST;
-if (cliHost !== undefined && cliHost !== HOST) {
-  throw new Error(`the router only listens on ${HOST}; unset HOST / drop --host (got "${cliHost}")`);
-}
-const cliPort = cliFlag(['--port', '-p']) ?? process.env.PORT;
-if (cliPort !== undefined && Number(cliPort) !== port) {
-  throw new Error(`PORT/--port (${cliPort}) would override ROUTER_PORT (${port}); set ROUTER_PORT only`);
-}
-
-const REPORTING_VARS = [
-  'HIVE_TARGET',
-  'HIVE_ACCESS_TOKEN',
-  'HIVE_USAGE_ACCESS_TOKEN',
-  'HIVE_TRACE_ACCESS_TOKEN',
-  'HIVE_REGISTRY_TOKEN',
-  'HIVE_USAGE_TARGET',
-  'HIVE_CDN_ENDPOINT',
-  'HIVE_CDN_KEY',
-  'APOLLO_KEY',
-  'APOLLO_GRAPH_REF',
-  'APOLLO_SCHEMA_CONFIG_DELIVERY_ENDPOINT',
-  'OPENTELEMETRY',
-];
-const reportingSet = REPORTING_VARS.filter((name) => process.env[name]);
-if (reportingSet.length > 0) {
-  throw new Error(
-    `telemetry/reporting to outside hosts is disabled for shopgraph; unset ${reportingSet.join(', ')}`,
-  );
-}
-
-// ---------------------------------------------------------------------------
-// Supergraph: read from a file, validated, last good version kept.
-
-const supergraphPath = process.env.SUPERGRAPH_PATH
-  ? isAbsolute(process.env.SUPERGRAPH_PATH)
-    ? process.env.SUPERGRAPH_PATH
-    : resolve(process.cwd(), process.env.SUPERGRAPH_PATH)
-  : fileURLToPath(new URL('../schema/supergraph.graphql', import.meta.url));
+const settings = readSettings();
+const { production, limits } = settings;
 
 const positionalSupergraph = process.argv
   .slice(process.argv.indexOf('supergraph') + 1)
@@ -135,11 +112,14 @@ if (process.argv.includes('supergraph') && positionalSupergraph) {
   );
 }
 
+// ---------------------------------------------------------------------------
+// Supergraph: read from a file, validated, last good version kept.
+
 let lastGoodSupergraph: string | undefined;
 
 function loadSupergraph(ctx: { log: { warn: (...args: any[]) => void } }): string {
   try {
-    const sdl = readFileSync(supergraphPath, 'utf8');
+    const sdl = readFileSync(settings.supergraphPath, 'utf8');
     parse(sdl, { noLocation: true });
     if (!sdl.includes('join__Graph')) {
       throw new Error('not a supergraph (no join__Graph); compose it with router/compose.mjs');
@@ -149,9 +129,12 @@ function loadSupergraph(ctx: { log: { warn: (...args: any[]) => void } }): strin
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (lastGoodSupergraph === undefined) {
-      throw new Error(`cannot load supergraph ${supergraphPath}: ${reason}`);
+      throw new Error(`cannot load supergraph ${settings.supergraphPath}: ${reason}`);
     }
-    ctx.log.warn({ path: supergraphPath, reason }, 'Ignoring unreadable supergraph; keeping the last good one');
+    ctx.log.warn(
+      { path: settings.supergraphPath, reason },
+      'Ignoring unreadable supergraph; keeping the last good one',
+    );
     return lastGoodSupergraph;
   }
 }
@@ -167,41 +150,12 @@ function scopesIn(supergraph: string): string[] {
 }
 
 // ---------------------------------------------------------------------------
-// Errors.
-//
-// Subgraph GraphQL errors (message, path, extensions.code) reach the client
-// unchanged; the gateway adds extensions.serviceName, and DOWNSTREAM_SERVICE_ERROR
-// as the code when a subgraph error has none. Unexpected errors inside the
-// gateway are masked ("Unexpected error." / INTERNAL_SERVER_ERROR), except a
-// failed subgraph request, which keeps its stable code and the subgraph's name
-// but not its address, query or response body (those go to the log).
 
-const SUBGRAPH_FAILURES: Record<string, string> = {
-  SUBREQUEST_HTTP_ERROR: 'is unavailable', // connection refused/reset
-  RESPONSE_VALIDATION_FAILED: 'gave an invalid response', // e.g. HTTP 502 with an HTML body
-  GATEWAY_TIMEOUT: 'timed out', // upstreamTimeout below
-  TIMEOUT_ERROR: 'timed out',
-};
-
-function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  if (error instanceof GraphQLError) {
-    const code = error.extensions?.code;
-    const serviceName = error.extensions?.serviceName;
-    if (typeof code === 'string' && code in SUBGRAPH_FAILURES) {
-      const who = typeof serviceName === 'string' ? `Service "${serviceName}"` : 'A service';
-      return new GraphQLError(`${who} ${SUBGRAPH_FAILURES[code]}.`, {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        path: error.path,
-        extensions: { code, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
-      });
-    }
-  }
-  return yogaMaskError(error, message, isDev);
+/** A client header to pass on; on a WebSocket the `connection_init` payload may carry it. */
+function clientHeader(name: string, request: Request, context: object): string | undefined {
+  const param = connectionParam(context, name);
+  return typeof param === 'string' ? param : (request.headers.get(name) ?? undefined);
 }
-
-// ---------------------------------------------------------------------------
 
 const DEFAULT_QUERY = `# shopgraph: catalog, users, carts, orders, payments
 # behind one federated GraphQL endpoint.
@@ -223,67 +177,89 @@ query Hello {
 }
 `;
 
+const jwt = useTokenAuth(settings);
+const manifests = loadManifests(settings.trustedDocumentsDir);
+const documentStore = settings.apqRedisUrl ? new RedisDocumentStore(settings.apqRedisUrl) : new MemoryDocumentStore();
+
 export const gatewayConfig = defineConfig({
-  host: HOST,
-  port,
+  host: settings.host,
+  port: settings.port,
 
   supergraph: loadSupergraph,
   pollingInterval: 10_000, // the CLI's minimum
 
-  // GraphiQL at GET /graphql (Accept: text/html). Yoga's GraphiQL is bundled (no
-  // CDN) and, unlike the CLI's default Hive Laboratory, honours defaultQuery.
+  // GraphiQL at GET /graphql (Accept: text/html), development only. Yoga's GraphiQL is
+  // bundled (no CDN) and, unlike the CLI's default Hive Laboratory, honours defaultQuery.
   graphqlEndpoint: '/graphql',
   renderGraphiQL: (options) =>
     withLogin(renderGraphiQL(options), {
-      issuer,
-      clientId: process.env.GRAPHIQL_CLIENT_ID ?? 'graphiql',
+      issuer: settings.issuer,
+      clientId: settings.graphiqlClientId,
       scope: ['openid', ...scopesIn(lastGoodSupergraph ?? '')].join(' '),
     }),
-  graphiql: {
-    title: 'shopgraph GraphiQL',
-    defaultQuery: DEFAULT_QUERY,
-    shouldPersistHeaders: false,
-  },
+  graphiql: production
+    ? false
+    : { title: 'shopgraph GraphiQL', defaultQuery: DEFAULT_QUERY, shouldPersistHeaders: false },
   landingPage: false,
+  ...(production ? { disableIntrospection: {} } : {}),
 
   // Both answer 200 as soon as the server listens, which is after the supergraph
   // is loaded; neither checks the subgraphs.
   healthCheckEndpoint: '/healthcheck',
   readinessCheckEndpoint: '/readiness',
 
+  cors: false, // useCors below
+  batching: { limit: limits.maxBatch },
+  hmacSignature: { secret: settings.hmacSecret },
+
   propagateHeaders: {
     fromClientToSubgraphs({ request, context }) {
+      const ctx = context as Record<string, any>;
       const headers: Record<string, string> = {};
-      for (const name of PROPAGATED_HEADERS) {
-        const value = request.headers.get(name);
-        if (value !== null) headers[name] = value;
-      }
+      const authorization = forwardedAuthorization(ctx);
+      if (authorization) headers.authorization = authorization;
       // A signed-in caller who names no store gets the token's; a different one is refused
       // by the subgraphs.
-      const tenant = (context as { jwt?: { payload?: { tenant?: unknown } } }).jwt?.payload?.tenant;
-      if (headers['x-tenant-id'] === undefined && typeof tenant === 'string') headers['x-tenant-id'] = tenant;
+      const tenant = clientHeader('x-tenant-id', request, ctx) ?? ctx.jwt?.payload?.tenant;
+      if (typeof tenant === 'string') headers['x-tenant-id'] = tenant;
       return headers;
     },
   },
 
-  maskedErrors: { maskError },
+  maskedErrors: production ? { maskError, isDev: false } : { maskError },
 
-  // In this order: verify the token, then count the request against its caller, then
-  // check each field against the caller's scopes.
+  // In this order: HTTP rules and size limits before the body is read; the token verified
+  // before anyone decides what the caller may send; documents resolved before they are
+  // counted; the caller's request counted against its rate; variables and cost checked
+  // before execution; then each field against the caller's scopes.
   plugins: () => [
+    useCors(settings.corsOrigins),
+    useHttpRules({ production }),
+    useBodyLimit(limits.maxBodyBytes),
+    useBatchLimit(limits.maxBatch),
+    useInputChecks(),
     useAuthErrorCodes(),
-    useJWT(jwtOptions({ issuer, audience, jwksUri })),
-    useRateLimit({
-      store: process.env.RATE_LIMIT_REDIS_URL ? new RedisBuckets(process.env.RATE_LIMIT_REDIS_URL) : new MemoryBuckets(),
-      limit: rateLimit,
-      windowMs: rateLimitWindowMs,
+    jwt,
+    useWebSocketAuth(jwt),
+    useTrustedDocuments({
+      manifests,
+      store: documentStore,
+      mayAdhoc: production ? partnerClients(settings.adhocClients) : () => true,
     }),
+    useDocumentLimits(limits),
+    useRateLimit({
+      store: settings.rateLimitRedisUrl ? new RedisBuckets(settings.rateLimitRedisUrl) : new MemoryBuckets(),
+      limit: settings.rateLimit,
+      windowMs: settings.rateLimitWindowMs,
+    }),
+    useCostLimit(limits.maxCost),
     useFieldAuthorization(),
+    ...(production ? [useNoSuggestions()] : []),
   ],
 
   // Per subgraph request; subscriptions are long-lived and are not timed out.
   upstreamTimeout: ({ executionRequest }) =>
-    executionRequest?.operationType === 'subscription' ? undefined : subgraphTimeoutMs,
+    executionRequest?.operationType === 'subscription' ? undefined : settings.subgraphTimeoutMs,
 
-  logging: (process.env.ROUTER_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error') || 'info',
+  logging: settings.logLevel,
 });

@@ -1,6 +1,13 @@
-"""``shopgraph``: what the Makefile does, as commands."""
+"""``shopgraph``: what the Makefile does, as commands.
+
+Production runs ``serve`` and ``worker`` (and ``migrate``, ``events``) in an image without the
+local stand-ins, so this module imports none of them: ``devstack ...`` lives in
+``shopgraph.devstack_cli``, loaded only when asked for, and the development-only commands
+(``run``, ``seed``, ``token``) import what they need when they run.
+"""
 
 import asyncio
+import importlib.util
 import signal
 import time
 from collections.abc import Coroutine
@@ -13,12 +20,9 @@ import uvicorn
 from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
+from typer._click import Command, Context  # Typer's own copy of Click, whose types its groups use
+from typer.core import TyperGroup
 
-from devstack import smtp
-from devstack import stripe as stripe_server
-from devstack.broker import Broker
-from devstack.oidc import app as oidc_app
-from devstack.oidc.keys import KEY_FILE_NAME, KeyRing
 from events import kafka, operations
 from events.settings import EventSettings
 from events.worker import run_worker
@@ -26,16 +30,37 @@ from resolvers.db import create_engine
 from resolvers.logging import configure_logging
 from resolvers.migrations import autogenerate, upgrade
 from resolvers.scopes import SCOPES
-from shopgraph import contracts, demo_data, login
+from shopgraph import contracts, documents
 from shopgraph.registry import SUBGRAPHS, app_factory, event_store, handlers, jobs, settings_for, topics
-from shopgraph.system import Ports, SystemConfig, running
 
-app = typer.Typer(help="shopgraph: a GraphQL federated commerce API.", no_args_is_help=True)
+
+class _Commands(TyperGroup):
+    """The top-level commands, with ``devstack`` among them only by name until it is asked
+    for: its module imports the stand-ins, which no production command may load. The
+    production image has no ``devstack`` package, and there the command does not exist."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        names = super().list_commands(ctx)
+        if _has_devstack():
+            names.insert(names.index("schema") + 1, "devstack")
+        return names
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name == "devstack" and _has_devstack():
+            from shopgraph import devstack_cli  # noqa: PLC0415 - imports the stand-ins
+
+            return typer.main.get_command(devstack_cli.app)
+        return super().get_command(ctx, cmd_name)
+
+
+def _has_devstack() -> bool:
+    return importlib.util.find_spec("devstack") is not None  # finds it without importing it
+
+
+app = typer.Typer(cls=_Commands, help="shopgraph: a GraphQL federated commerce API.", no_args_is_help=True)
 schema_app = typer.Typer(help="The SDL contracts under schema/.", no_args_is_help=True)
-devstack_app = typer.Typer(help="Local stand-ins for the outside world.", no_args_is_help=True)
 events_app = typer.Typer(help="Kafka events: follow a topic, replay an outbox, see the lag.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
-app.add_typer(devstack_app, name="devstack")
 app.add_typer(events_app, name="events")
 console = Console()
 err_console = Console(stderr=True)
@@ -71,7 +96,7 @@ def _subgraph(name: str) -> str:
     return name
 
 
-def _until_signalled(work: Coroutine[Any, Any, object]) -> None:
+def until_signalled(work: Coroutine[Any, Any, object]) -> None:
     """Runs ``work`` until it ends or SIGTERM / Ctrl-C cancels it, letting it clean up."""
 
     async def main() -> None:
@@ -115,7 +140,7 @@ def worker(
                     )
                 )
 
-    _until_signalled(work())
+    until_signalled(work())
 
 
 @app.command()
@@ -142,6 +167,8 @@ def revision(
 @app.command()
 def seed() -> None:
     """Load the demo store (once; a second run changes nothing)."""
+    from shopgraph import demo_data  # noqa: PLC0415 - its shopper is the local provider's demo account
+
     result = asyncio.run(demo_data.seed(_database_urls()))
     verb = "loaded" if result.created else "already there:"
     console.print(f"[green]demo data {verb}[/] {result.products} products in tenant '{demo_data.TENANT}'")
@@ -154,10 +181,29 @@ def compose(
     """Print each subgraph's SDL into schema/ and compose the supergraph."""
     try:
         written = contracts.export(allow_breaking=allow_breaking)
+    except contracts.BrokenOperationsError as exc:
+        console.print(
+            f"[red]{exc}[/]\nKeep the schema compatible, or change those operations and run `shopgraph documents`."
+        )
+        raise typer.Exit(1) from exc
     except contracts.BreakingChangesError as exc:
         console.print(f"[red]{exc}[/]\nIf they are intended, run again with --allow-breaking.")
         raise typer.Exit(1) from exc
     console.print("\n".join(str(path.relative_to(contracts.ROOT)) for path in written) or "schema/ is up to date")
+
+
+@app.command("documents")
+def register_documents() -> None:
+    """Register the first-party apps' operations as trusted documents (their manifests under
+    schema/trusted-documents/), checked against the supergraph."""
+    written = documents.write()
+    supergraph = (contracts.SCHEMA_DIR / contracts.SUPERGRAPH).read_text()
+    problems = documents.problems(supergraph, documents.registered())
+    for problem in problems:
+        console.print(f"[red]{problem}[/]")
+    console.print("\n".join(str(path.relative_to(contracts.ROOT)) for path in written) or "manifests are up to date")
+    if problems:
+        raise typer.Exit(1)
 
 
 @schema_app.command("check")
@@ -182,6 +228,8 @@ def token(
     issuer: Annotated[str, typer.Option(envvar="SHOPGRAPH_OIDC_ISSUER")] = "http://127.0.0.1:4010",
 ) -> None:
     """Sign in through the provider's PKCE flow and print an access token (for scripts)."""
+    from shopgraph import login  # noqa: PLC0415 - Authlib's client, for this command only
+
     try:
         scopes = scope or list(SCOPES)  # the provider grants the ones the account holds
         response = asyncio.run(login.access_token(issuer, username, password, scopes=scopes, tenant=tenant))
@@ -189,56 +237,6 @@ def token(
         console.print(f"[red]sign-in failed:[/] {exc}")
         raise typer.Exit(1) from exc
     print(response["access_token"])
-
-
-@devstack_app.command("oidc")
-def devstack_oidc(
-    port: Annotated[int, typer.Option()] = 4010,
-    key_file: Annotated[Path, typer.Option()] = VAR / KEY_FILE_NAME,
-    router_url: Annotated[str, typer.Option(help="GraphiQL signs in from here.")] = "http://127.0.0.1:4000/graphql",
-) -> None:
-    """Run the local OIDC provider."""
-    provider = oidc_app.create_app(key_file=key_file, issuer=f"http://127.0.0.1:{port}", router_url=router_url)
-    uvicorn.run(provider, host="127.0.0.1", port=port, log_level="warning")
-
-
-@devstack_app.command("rotate-key")
-def devstack_rotate_key(key_file: Annotated[Path, typer.Option()] = VAR / KEY_FILE_NAME) -> None:
-    """Sign with a new key from now on; the previous one stays published for tokens it signed."""
-    key = KeyRing(key_file).rotate()
-    console.print(f"signing with kid {key.kid}")
-
-
-@devstack_app.command("stripe")
-def devstack_stripe(port: Annotated[int, typer.Option()] = 4020) -> None:
-    """Run the Stripe test server (localstripe, in memory)."""
-    stripe_server.serve(port)
-
-
-@devstack_app.command("smtp")
-def devstack_smtp(
-    port: Annotated[int, typer.Option()] = 2525,
-    maildir: Annotated[Path, typer.Option(help="Where every received message is kept.")] = VAR / "mail",
-) -> None:
-    """Run the SMTP sink: mail the system sends lands in a Maildir."""
-    smtp.serve(port, maildir)
-
-
-@devstack_app.command("broker")
-def devstack_broker(port: Annotated[int, typer.Option()] = 19092) -> None:
-    """Run the local Kafka broker (Tansu, in memory) with every topic created."""
-
-    async def serve() -> None:
-        broker = Broker(port, topics())
-        await broker.start()
-        console.print(f"broker listening on {broker.bootstrap_servers} with {len(broker.topics)} topics")
-        try:
-            assert broker.process is not None
-            await broker.process.wait()
-        finally:
-            await broker.stop()
-
-    _until_signalled(serve())
 
 
 @events_app.command("create-topics")
@@ -268,7 +266,7 @@ def events_tail(
                 return
 
     try:
-        _until_signalled(tail())
+        until_signalled(tail())
     except (LookupError, KafkaError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
@@ -335,6 +333,8 @@ def events_lag() -> None:
 @app.command()
 def run() -> None:
     """Migrate, load demo data, start everything, print the URLs; Ctrl-C stops it all."""
+    from shopgraph.system import Ports, SystemConfig, running  # noqa: PLC0415 - starts the stand-ins
+
     migrate()
     seed()
     console.print("composing the supergraph and starting the services...")

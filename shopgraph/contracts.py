@@ -123,7 +123,7 @@ def export(schema_dir: Path = SCHEMA_DIR, *, allow_breaking: bool = False) -> li
     # an operation that stops validating would fail in production by its hash.
     broken = documents.problems(supergraph, documents.registered(schema_dir / documents.MANIFESTS.name))
     if broken:
-        raise BreakingChangesError([f"registered operation {problem}" for problem in broken])
+        raise BrokenOperationsError([f"registered operation {problem}" for problem in broken])
     if blocked:
         with (schema_dir / INTENDED_BREAKING).open("a") as intended:
             intended.writelines(f"{change}\n" for change in blocked)
@@ -142,3 +142,7 @@ class BreakingChangesError(Exception):
     def __init__(self, changes: list[str]) -> None:
         super().__init__("breaking schema changes:\n  " + "\n  ".join(changes))
         self.changes = changes
+
+
+class BrokenOperationsError(BreakingChangesError):
+    """The change breaks operations a first-party app registered: no flag overrides that."""

@@ -109,7 +109,7 @@ def write(manifests: Path = MANIFESTS, clients: Mapping[str, Path] = CLIENTS) ->
     written = []
     for client, folder in clients.items():
         path = manifest_path(client, manifests)
-        text = _serialised(build(folder))
+        text = serialised(build(folder))
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             written.append(path)
@@ -122,7 +122,7 @@ def stale(manifests: Path = MANIFESTS, clients: Mapping[str, Path] = CLIENTS) ->
         client
         for client, folder in clients.items()
         if not manifest_path(client, manifests).exists()
-        or manifest_path(client, manifests).read_text() != _serialised(build(folder))
+        or manifest_path(client, manifests).read_text() != serialised(build(folder))
     ]
 
 
@@ -153,5 +153,5 @@ def _operation_name(document: DocumentNode) -> str:
     return "(anonymous)"
 
 
-def _serialised(manifest: Mapping[str, str]) -> str:
+def serialised(manifest: Mapping[str, str]) -> str:
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"

@@ -1,6 +1,7 @@
 """Starts the whole system as real processes: the local Kafka broker, the local OIDC provider,
 the five subgraphs, their event workers and the router. ``shopgraph run`` uses it, and so does
-the end-to-end test (on other ports)."""
+the end-to-end test (on other ports). It imports ``devstack`` only where it uses it, so
+importing this module loads none of the stand-ins."""
 
 import os
 import signal
@@ -15,12 +16,11 @@ from pathlib import Path
 
 import httpx
 
-from devstack import stripe as stripe_server
-from devstack.oidc.keys import KEY_FILE_NAME
 from shopgraph.contracts import ROOT, ROUTER_DIR, compose_with_urls
 from shopgraph.registry import SUBGRAPHS, settings_for
 
 HOST = "127.0.0.1"
+ROUTER_CONFIG = ROUTER_DIR / "gateway.config.ts"
 STOP_GRACE_SECONDS = 5.0
 START_TIMEOUT_SECONDS = 60.0
 
@@ -61,6 +61,21 @@ class Ports:
 
 
 @dataclass(frozen=True, slots=True)
+class Production:
+    """What a production-mode run needs that development has defaults for: the secrets
+    (production refuses the development ones), a shared Redis, and the router's client rules.
+    The stand-ins still play the outside world, told the same secrets."""
+
+    router_secret: str
+    services_secret: str
+    stripe_api_key: str
+    stripe_webhook_secret: str
+    redis_url: str
+    cors_origins: str
+    adhoc_clients: str
+
+
+@dataclass(frozen=True, slots=True)
 class SystemConfig:
     ports: Ports
     var: Path
@@ -68,6 +83,7 @@ class SystemConfig:
     default_tenant: str | None = "demo"
     rate_limit: int = 100
     """Requests per caller per minute at the router."""
+    production: Production | None = None
 
     @property
     def issuer(self) -> str:
@@ -83,6 +99,8 @@ class SystemConfig:
 
     @property
     def key_file(self) -> Path:
+        from devstack.oidc.keys import KEY_FILE_NAME  # noqa: PLC0415 - see the module's docstring
+
         return self.var / KEY_FILE_NAME
 
     @property
@@ -114,7 +132,29 @@ class SystemConfig:
             "SMTP_PORT": str(self.ports.smtp),
             **({"DEFAULT_TENANT": self.default_tenant} if self.default_tenant else {}),
         }
+        if self.production is not None:
+            values |= {
+                "ENVIRONMENT": "production",
+                "ROUTER_HMAC_SECRET": self.production.router_secret,
+                "SERVICE_CLIENT_SECRET": self.production.services_secret,
+                "STRIPE_API_KEY": self.production.stripe_api_key,
+                "STRIPE_WEBHOOK_SECRET": self.production.stripe_webhook_secret,
+            }
         return {f"{prefix}{key}": value for key, value in values.items()}
+
+    def router_env(self) -> dict[str, str]:
+        """The router's settings beyond where it listens."""
+        env = {"OIDC_ISSUER": self.issuer, "RATE_LIMIT": str(self.rate_limit)}
+        if self.production is not None:
+            env |= {
+                "ENVIRONMENT": "production",
+                "ROUTER_HMAC_SECRET": self.production.router_secret,
+                "CORS_ORIGINS": self.production.cors_origins,
+                "ADHOC_CLIENTS": self.production.adhoc_clients,
+                "APQ_REDIS_URL": self.production.redis_url,
+                "RATE_LIMIT_REDIS_URL": self.production.redis_url,
+            }
+        return env
 
 
 class System:
@@ -139,12 +179,12 @@ class System:
     def start(self) -> None:
         config = self.config
         config.var.mkdir(parents=True, exist_ok=True)
-        logs = config.var / "logs"
-        logs.mkdir(exist_ok=True)
+        (config.var / "logs").mkdir(exist_ok=True)
         python = sys.executable
         broker = [python, "-m", "shopgraph", "devstack", "broker", "--port", str(config.ports.broker)]
-        self._spawn("broker", broker, logs)
-        self._spawn(
+        self.spawn("broker", broker)
+        secret = {"SHOPGRAPH_DEVSTACK_SERVICES_SECRET": config.production.services_secret} if config.production else {}
+        self.spawn(
             "oidc",
             [
                 python,
@@ -159,50 +199,50 @@ class System:
                 "--router-url",
                 config.router_url,
             ],
-            logs,
+            secret,
         )
-        self._spawn(
-            "stripe", [python, "-m", "shopgraph", "devstack", "stripe", "--port", str(config.ports.stripe)], logs
-        )
+        self.spawn("stripe", [python, "-m", "shopgraph", "devstack", "stripe", "--port", str(config.ports.stripe)])
         smtp = [python, "-m", "shopgraph", "devstack", "smtp", "--port", str(config.ports.smtp)]
-        self._spawn("smtp", [*smtp, "--maildir", str(config.maildir)], logs)
+        self.spawn("smtp", [*smtp, "--maildir", str(config.maildir)])
         workers_env = {"SHOPGRAPH_EVENTS_BOOTSTRAP_SERVERS": config.bootstrap_servers}
         for name in SUBGRAPHS:
             env = config.subgraph_env(name)
             workers_env.update(env)
-            self._spawn(name, [python, "-m", "shopgraph", "serve", name], logs, env)
+            self.spawn(name, [python, "-m", "shopgraph", "serve", name], env)
         # One process relays and consumes for all five (production runs one per subgraph); it
         # waits for the broker and its topics by itself.
-        self._spawn("workers", [python, "-m", "shopgraph", "worker"], logs, workers_env)
+        self.spawn("workers", [python, "-m", "shopgraph", "worker"], workers_env)
         self.supergraph.write_text(
             compose_with_urls({n: f"http://{HOST}:{p}/graphql" for n, p in config.ports.subgraphs.items()})
         )
         self.start_router("router", config.ports.router)
         self.wait_until_ready()
+        from devstack import stripe as stripe_server  # noqa: PLC0415 - see the module's docstring
+
         # Stripe's dashboard does this for the real one: where to send the signed events.
-        stripe_server.register_webhook(config.stripe_url, f"{config.subgraph_url('payments')}/webhooks/stripe")
+        webhooks = f"{config.subgraph_url('payments')}/webhooks/stripe"
+        if config.production is not None:
+            stripe_server.register_webhook(config.stripe_url, webhooks, secret=config.production.stripe_webhook_secret)
+        else:
+            stripe_server.register_webhook(config.stripe_url, webhooks)
 
     @property
     def supergraph(self) -> Path:
         return self.config.var / "supergraph.graphql"
 
-    def start_router(self, name: str, port: int, **settings: str) -> None:
+    def start_router(self, name: str, port: int, *, config_file: Path = ROUTER_CONFIG, **settings: str) -> None:
         """One router instance; ``settings`` adds to or overrides its environment (several
-        routers share a rate limit only with ``RATE_LIMIT_REDIS_URL``)."""
+        routers share a rate limit only with ``RATE_LIMIT_REDIS_URL``), and a benchmark may
+        give it a ``config_file`` of its own."""
         config = self.config
-        env = {
-            "ROUTER_PORT": str(port),
-            "SUPERGRAPH_PATH": str(self.supergraph),
-            "OIDC_ISSUER": config.issuer,
-            "RATE_LIMIT": str(config.rate_limit),
-            **settings,
-        }
-        command = [str(ROUTER_DIR / "node_modules/.bin/hive-gateway"), "supergraph", "-c"]
-        self._spawn(name, [*command, str(ROUTER_DIR / "gateway.config.ts"), "--host", HOST], config.var / "logs", env)
+        env = {"ROUTER_PORT": str(port), "SUPERGRAPH_PATH": str(self.supergraph), **config.router_env(), **settings}
+        command = [str(ROUTER_DIR / "node_modules/.bin/hive-gateway"), "supergraph", "-c", str(config_file)]
+        self.spawn(name, [*command, "--host", HOST], env)
 
-    def _spawn(self, name: str, command: list[str], logs: Path, env: dict[str, str] | None = None) -> None:
+    def spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        """Starts one process of the system (its log in var/logs/<name>.log); ``stop`` ends it."""
         # The child keeps its own copy of the log's descriptor; ours closes at once.
-        with (logs / f"{name}.log").open("ab") as log:
+        with (self.config.var / "logs" / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(  # noqa: S603 - our own commands, no shell
                 command,
                 cwd=ROOT,

@@ -1,18 +1,15 @@
 """Fixtures: real databases (SQLite and PostgreSQL), the five subgraph apps in process, and
 tokens signed by a test key whose JWKS the apps fetch over their HTTP client."""
 
-import os
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -28,9 +25,9 @@ from resolvers.scopes import SERVICES_INTERNAL, SHOPPER_SCOPES
 from shopgraph.registry import SUBGRAPHS, app_factory, settings_for, topics
 from tests.support.graphql import TENANT, GraphQLClient
 from tests.support.kafka import fast_settings, free_port
+from tests.support.postgres import migrated_databases
 from tests.support.sql import SqlCounter
 
-POSTGRES_ADMIN_DSN = os.environ.get("SHOPGRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 JWKS_URL = "http://oidc.test/.well-known/jwks.json"
 
 
@@ -83,23 +80,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 async def database_urls(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, str]]:
     """One migrated database per subgraph, created for this run and dropped after it."""
-    run = uuid.uuid4().hex[:8]
-    if backend == "sqlite":
-        folder: Path = tmp_path_factory.mktemp("db")
-        urls = {name: f"sqlite+aiosqlite:///{folder / name}.db" for name in SUBGRAPHS}
-    else:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        names = {name: f"shopgraph_test_{run}_{name}" for name in SUBGRAPHS}
-        for database in names.values():
-            await admin.execute(f'CREATE DATABASE "{database}"')
-        urls = {name: f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}" for name, database in names.items()}
+    if backend == "postgresql":
+        async with migrated_databases("test") as urls:
+            yield urls
+        return
+    folder: Path = tmp_path_factory.mktemp("db")
+    urls = {name: f"sqlite+aiosqlite:///{folder / name}.db" for name in SUBGRAPHS}
     for name, url in urls.items():
         await upgrade(name, url)
     yield urls
-    if backend == "postgresql":
-        for database in names.values():
-            await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 class Stack:

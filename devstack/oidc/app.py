@@ -15,6 +15,7 @@ from devstack.oidc.directory import ACCOUNTS, Principal, clients
 from devstack.oidc.keys import KeyRing
 from devstack.oidc.server import AuthorizationServer, StarletteRequest, oauth2_request
 from devstack.tokens import AUDIENCE
+from resolvers.settings import DEVELOPMENT_SERVICE_SECRET
 
 LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in to shopgraph</title>
@@ -33,9 +34,19 @@ label,input,button{{display:block;width:100%;margin:.4rem 0}}
 CREDENTIAL_FIELDS = {"username", "password"}
 
 
-def create_app(*, key_file: Path, issuer: str, router_url: str, audience: str = AUDIENCE) -> Starlette:
+def create_app(
+    *,
+    key_file: Path,
+    issuer: str,
+    router_url: str,
+    audience: str = AUDIENCE,
+    services_secret: str = DEVELOPMENT_SERVICE_SECRET,
+) -> Starlette:
+    """``services_secret`` is the shopgraph-services client's; subgraphs in production mode
+    refuse the development one, so a production-mode run passes another."""
     keys = KeyRing(key_file)
-    server = AuthorizationServer(clients=clients(router_url), keys=keys, issuer=issuer, audience=audience)
+    registered = clients(router_url, services_secret=services_secret)
+    server = AuthorizationServer(clients=registered, keys=keys, issuer=issuer, audience=audience)
 
     async def discovery(_request: Request) -> JSONResponse:
         return JSONResponse(

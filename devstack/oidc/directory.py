@@ -128,14 +128,14 @@ CLI = "shopgraph-cli"
 SERVICES = "shopgraph-services"
 
 
-def clients(router_url: str) -> dict[str, Client]:
+def clients(router_url: str, *, services_secret: str = DEVELOPMENT_SERVICE_SECRET) -> dict[str, Client]:
     registered = (
         Client(STOREFRONT, redirect_uris=("http://127.0.0.1:3000/callback", "http://localhost:3000/callback")),
         Client(GRAPHIQL, redirect_uris=(router_url,)),
         Client(CLI, redirect_uris=("http://127.0.0.1/callback",)),
         Client(
             SERVICES,
-            secret=DEVELOPMENT_SERVICE_SECRET,
+            secret=services_secret,
             grant_types=frozenset({"client_credentials"}),
             scopes=frozenset({SERVICES_INTERNAL}),
         ),

@@ -21,9 +21,14 @@ WINDOW_S = 600
 @pytest.fixture(scope="module")
 def two_routers(system: System) -> list[str]:
     ports = [Ports.free(first_offset=400).router, Ports.free(first_offset=500).router]
-    limits = {"RATE_LIMIT": "100", "RATE_LIMIT_WINDOW_S": str(WINDOW_S), "RATE_LIMIT_REDIS_URL": REDIS_URL}
     for index, port in enumerate(ports):
-        system.start_router(f"router-limited-{index}", port, **limits)
+        system.start_router(
+            f"router-limited-{index}",
+            port,
+            RATE_LIMIT="100",
+            RATE_LIMIT_WINDOW_S=str(WINDOW_S),
+            RATE_LIMIT_REDIS_URL=REDIS_URL,
+        )
     system.wait_until_ready({f"router-limited-{i}": router_readiness_url(port) for i, port in enumerate(ports)})
     return [f"http://127.0.0.1:{port}/graphql" for port in ports]
 
