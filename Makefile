@@ -36,3 +36,9 @@ $(ROUTER_STAMP): router/package.json router/package-lock.json
 
 clean:
 	rm -rf var
+
+# Before a release: the fuzz tests with many more examples per operation than `make test` draws,
+# new ones each run (SHOPGRAPH_FUZZ_EXAMPLES=2000 make fuzz for more still).
+.PHONY: fuzz
+fuzz: install
+	SHOPGRAPH_FUZZ_EXAMPLES=$${SHOPGRAPH_FUZZ_EXAMPLES:-500} $(PY) -m pytest tests/e2e/test_fuzz.py

@@ -1,7 +1,8 @@
-"""The catalog without its request guard, for bench/guard.py only: the same app, with the
-guard's pieces taken out (the body limit, the document limits rule, the per-operation guard)
-and a plain parse cache in the guard's place, so that parsing stays cached as it is with the
-guard. Settings come from the SHOPGRAPH_CATALOG_* variables, as for `shopgraph serve`.
+"""The catalog without its request guard, for bench/guard.py only: the same app without the
+body limit, and Strawberry's plain parse and validation caches in the place of the guard
+(which parses and validates through caches of its own, checking the limits), so that the
+comparison is between the guard and caching alone. Settings come from the
+SHOPGRAPH_CATALOG_* variables, as for `shopgraph serve`.
 
     .venv/bin/python -m bench.unguarded_catalog
 """
@@ -10,7 +11,7 @@ from typing import cast
 
 import uvicorn
 from starlette.routing import Route
-from strawberry.extensions import ParserCache
+from strawberry.extensions import ParserCache, ValidationCache
 
 from resolvers.app import SubgraphGraphQL
 from resolvers.body_limit import BodyLimit
@@ -25,11 +26,8 @@ def main() -> None:
     graphql = next(route.app for route in app.router.routes if isinstance(route, Route) and route.path == "/graphql")
     assert isinstance(graphql, SubgraphGraphQL) and isinstance(graphql.schema, SubgraphSchema)
     schema = graphql.schema
-    schema.extensions = tuple(
-        (lambda: ParserCache(maxsize=QUERY_CACHE_SIZE)) if extension is schema.guard else extension
-        for extension in schema.extensions
-    )
-    schema.validation_rules.remove(schema.limits_rule)
+    caches = [lambda: ParserCache(maxsize=QUERY_CACHE_SIZE), lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE)]
+    schema.extensions = tuple(caches + [extension for extension in schema.extensions if extension is not schema.guard])
     app.user_middleware = [m for m in app.user_middleware if cast(object, m.cls) is not BodyLimit]
     uvicorn.run(
         app,

@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any, Final
+from typing import Any
 
 import httpx
 import orjson
@@ -13,14 +13,12 @@ from fastapi.responses import JSONResponse
 from purgatory import AsyncCircuitBreakerFactory
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UnsetType
 
 from resolvers import scopes
 from resolvers.auth import TokenVerifier
@@ -29,7 +27,7 @@ from resolvers.context import TENANT_HEADER, Context
 from resolvers.db import create_engine, session_factory, writer
 from resolvers.errors import to_graphql_error
 from resolvers.internal import ServiceCallersOnly
-from resolvers.problems import install_problem_responses
+from resolvers.problems import HTTP_CODES, install_problem_responses
 from resolvers.runtime import Runtime, runtime_of
 from resolvers.schema import SubgraphSchema
 from resolvers.service_tokens import ServiceTokens
@@ -39,15 +37,6 @@ log = structlog.get_logger(__name__)
 
 
 MakeLoaders = Callable[[Context[Any], Runtime], Any]
-
-# How a refusal Strawberry raises before it executes anything is answered, by its status.
-_HTTP_CODES: Final = {
-    400: "BAD_USER_INPUT",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-}
 
 
 class SubgraphGraphQL(GraphQL[Context[Any], None]):
@@ -92,18 +81,6 @@ class SubgraphGraphQL(GraphQL[Context[Any], None]):
         context.loaders = self.make_loaders(context, runtime)
         return context
 
-    async def on_ws_connect(self, context: Context[Any]) -> UnsetType | dict[str, object] | None:
-        """A WebSocket client names itself in ``connection_init`` (browsers cannot set headers
-        on one): a good token is the caller of every operation on the socket, a bad one
-        closes it (4403), none leaves the caller anonymous."""
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        authorization = next((v for k, v in params.items() if k.lower() == "authorization"), None)
-        if authorization is not None:
-            await context.authenticate(authorization if isinstance(authorization, str) else "")
-        if context.auth_error is not None:
-            raise ConnectionRejectionError({"code": context.auth_error.code})
-        return await super().on_ws_connect(context)
-
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Every error leaves with a stable code and without internals, including the parse
         and validation errors Strawberry answers before any extension sees the result."""
@@ -134,7 +111,7 @@ class SubgraphGraphQL(GraphQL[Context[Any], None]):
 
 
 def _refusal(status: int, message: str) -> Response:
-    code = _HTTP_CODES.get(status, "BAD_USER_INPUT")
+    code = HTTP_CODES.get(status, "BAD_USER_INPUT")
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
@@ -203,7 +180,6 @@ def create_subgraph_app(
     )
     graphql = SubgraphGraphQL(schema, make_loaders, settings)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
-    app.router.routes.append(WebSocketRoute("/graphql", graphql))
     app.router.routes.extend(routes)
     install_problem_responses(app)
     # Outermost first: an oversized body is refused before the caller is even looked at.

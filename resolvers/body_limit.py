@@ -9,7 +9,8 @@ raises ``PayloadTooLarge``, which the app answers like any other problem.
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from resolvers.problems import PayloadTooLarge, payload_too_large
+from resolvers.errors import BadUserInput
+from resolvers.problems import PayloadTooLarge, payload_too_large, problem
 
 
 class BodyLimit:
@@ -22,7 +23,12 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and not declared.isdigit():
+            await problem(400, "Content-Length must be a number of bytes.", code=BadUserInput.code)(
+                scope, receive, send
+            )
+            return
+        if declared is not None and int(declared) > self.max_bytes:
             await payload_too_large(self.max_bytes)(scope, receive, send)
             return
         received = 0

@@ -37,8 +37,6 @@ class Context(Generic[L]):
     tenant_header: str | None
     verified_caller: Caller | None = None
     auth_error: ShopgraphError | None = None
-    # What a WebSocket client sent in ``connection_init`` (Strawberry fills it in).
-    connection_params: object = None
     loaders: L = field(init=False)
 
     async def authenticate(self, authorization: str | None) -> None:

@@ -1,6 +1,16 @@
-"""``OperationGuard``: what a subgraph checks on every operation before it executes it,
-beyond validation: the token limit while parsing (with the parse cache), the cost estimate,
-and the router's signature on the federation internals (``_entities``, ``_service``)."""
+"""``OperationGuard``: what a subgraph does with every operation before it executes it.
+
+    parse      stopping at the token limit (TOO_MANY_TOKENS)
+    validate   the document's own limits first (resolvers.limits: fields, aliases,
+               directives, depth), then the specification's rules, which cost time
+               quadratic in the fields and so run only on a document within them
+    execute    the cost estimate with the request's variables, and the router's signature
+               on the federation internals (``_entities``, ``_service``)
+
+Parsing and validating cost milliseconds and the router sends the same texts over and over,
+so both are cached by the query text; long texts are not cached, since a cache of a thousand
+one-megabyte documents is a gigabyte and the router's texts are short.
+"""
 
 from collections.abc import Iterator
 from functools import lru_cache
@@ -26,19 +36,25 @@ if TYPE_CHECKING:
     from resolvers.schema import SubgraphSchema
 
 FEDERATION_INTERNALS: Final = frozenset({"_entities", "_service"})
-# Parsing costs milliseconds and the router sends the same texts over and over: documents
-# are cached by their text (and the limit they were parsed under).
 QUERY_CACHE_SIZE: Final = 1024
+CACHED_TEXT_CHARS: Final = 16_384
 
 
-@lru_cache(maxsize=QUERY_CACHE_SIZE)
-def parsed(query: str, tokens: int) -> DocumentNode:
+def parse_limited(query: str, tokens: int) -> DocumentNode:
     """``query`` parsed, stopping at ``tokens`` lexical tokens (and as many comments)."""
     return parse(query, max_lexical_tokens=tokens, max_comments=tokens)
 
 
+_parse_cached = lru_cache(maxsize=QUERY_CACHE_SIZE)(parse_limited)
+
+
+def parsed(query: str, tokens: int) -> DocumentNode:
+    return _parse_cached(query, tokens) if len(query) <= CACHED_TEXT_CHARS else parse_limited(query, tokens)
+
+
 class OperationGuard(SchemaExtension):
-    """Made per request by the schema, which holds the limits and the cost estimator."""
+    """Made per request by the schema, which holds the limits, the rules and the cost
+    estimator."""
 
     def __init__(self, schema: "SubgraphSchema") -> None:
         super().__init__()
@@ -67,6 +83,13 @@ class OperationGuard(SchemaExtension):
         if refusal is not None:
             for error in context.pre_execution_errors or []:
                 error.message, error.extensions = refusal.message, refusal.extensions
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query and context.graphql_document is not None:
+            # Set, Strawberry's own validation is skipped.
+            context.pre_execution_errors = self._schema.validation_errors(context.query, context.graphql_document)
+        yield
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context

@@ -2,6 +2,7 @@
 
     limit        code                           what is counted
     depth        QUERY_TOO_DEEP                 fields on the longest path from the root
+    fields       TOO_MANY_FIELDS                fields anywhere in the document
     aliases      TOO_MANY_ALIASES               aliased fields anywhere in the document
     directives   TOO_MANY_DIRECTIVES            directive applications anywhere in the document
     tokens       TOO_MANY_TOKENS                lexical tokens (the parser stops at the limit)
@@ -11,15 +12,17 @@ The router counts the same way, with tighter limits, before it calls any subgrap
 (router/); these bound whoever reaches a subgraph directly, and they are loose enough that
 the router's own requests always pass. Depth and cost expand fragments where they are
 spread, measuring each fragment once: a fragment that spreads another twice, many levels
-deep, then costs linear time to measure instead of exponential.
+deep, then costs linear time to measure instead of exponential. The document's own limits
+are checked before the specification's validation rules run: those compare every pair of
+same-named fields (time quadratic in the fields), so the field limit is what bounds them.
 
 Cost is the demand-control convention Apollo and Hive use (IBM's cost directives): an object
 costs 1 and a scalar 0, times the length of every list above it, plus 10 for a mutation. A
 list is as long as its ``@listSize`` says (``first``, for a connection's ``edges``; an
 assumed size for a list without paging), 100 when it says nothing, and ``_entities`` is as
-long as its representations. Depth, aliases and directives depend on the document only and
-are validation rules, cached with the rest of validation; cost depends on the variables too
-and is estimated for every request.
+long as its representations. Depth, fields, aliases and directives depend on the document
+only and are checked once per document (resolvers.guard caches the outcome with
+validation's); cost depends on the variables too and is estimated for every request.
 """
 
 from collections.abc import Mapping
@@ -42,7 +45,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    ValidationRule,
     VariableNode,
     Visitor,
     get_named_type,
@@ -54,15 +56,22 @@ from graphql import (
     visit,
 )
 from graphql.language import Lexer, Source, TokenKind
-from graphql.language.visitor import SKIP
 
 QUERY_TOO_DEEP: Final = "QUERY_TOO_DEEP"
+TOO_MANY_FIELDS: Final = "TOO_MANY_FIELDS"
 TOO_MANY_ALIASES: Final = "TOO_MANY_ALIASES"
 TOO_MANY_DIRECTIVES: Final = "TOO_MANY_DIRECTIVES"
 TOO_MANY_TOKENS: Final = "TOO_MANY_TOKENS"
 COST_ESTIMATED_TOO_EXPENSIVE: Final = "COST_ESTIMATED_TOO_EXPENSIVE"
 CODES: Final = frozenset(
-    {QUERY_TOO_DEEP, TOO_MANY_ALIASES, TOO_MANY_DIRECTIVES, TOO_MANY_TOKENS, COST_ESTIMATED_TOO_EXPENSIVE}
+    {
+        QUERY_TOO_DEEP,
+        TOO_MANY_FIELDS,
+        TOO_MANY_ALIASES,
+        TOO_MANY_DIRECTIVES,
+        TOO_MANY_TOKENS,
+        COST_ESTIMATED_TOO_EXPENSIVE,
+    }
 )
 
 MUTATION_COST: Final = 10
@@ -76,6 +85,7 @@ INTROSPECTION_ROOTS: Final = frozenset({"__schema", "__type"})
 @dataclass(frozen=True, slots=True)
 class Limits:
     depth: int
+    fields: int
     aliases: int
     directives: int
     tokens: int
@@ -117,23 +127,13 @@ def tokens_exceeded(query: str, limit: int) -> bool:
     return False
 
 
-def document_rule(limits: Limits) -> type[ValidationRule]:
-    """A validation rule for the limits the document alone decides (depth, aliases,
-    directives); built once per schema so the validation cache keeps hitting."""
-
-    class DocumentLimits(ValidationRule):
-        def enter_document(self, node: DocumentNode, *_args: object) -> object:
-            for error in document_errors(node, limits):
-                self.report_error(error)
-            return SKIP
-
-    return DocumentLimits
-
-
 def document_errors(document: DocumentNode, limits: Limits) -> list[GraphQLError]:
+    """The limits the document alone decides: fields, aliases, directives, depth."""
     counter = _Counter()
     visit(document, counter)
     errors = []
+    if counter.fields > limits.fields:
+        errors.append(exceeded(TOO_MANY_FIELDS, "fields", limits.fields, counter.fields))
     if counter.aliases > limits.aliases:
         errors.append(exceeded(TOO_MANY_ALIASES, "aliases", limits.aliases, counter.aliases))
     if counter.directives > limits.directives:
@@ -151,10 +151,12 @@ def document_errors(document: DocumentNode, limits: Limits) -> list[GraphQLError
 class _Counter(Visitor):
     def __init__(self) -> None:
         super().__init__()
+        self.fields = 0
         self.aliases = 0
         self.directives = 0
 
     def enter_field(self, node: FieldNode, *_args: object) -> None:
+        self.fields += 1
         self.aliases += node.alias is not None
 
     def enter_directive(self, _node: DirectiveNode, *_args: object) -> None:

@@ -3,7 +3,7 @@ webhook, a body over the size limit): the same stable ``code`` a GraphQL error w
 so a calling service can pass a refusal on to its own caller unchanged."""
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +14,16 @@ from resolvers.errors import BadUserInput, Conflict, Forbidden, NotFound, Shopgr
 
 PROBLEM_JSON = "application/problem+json"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+# The code of a refusal made before any of our code ran (a body that does not parse, a path or
+# method that does not exist): callers switch on codes, and a refusal without one reads to a
+# calling service as a service failing.
+HTTP_CODES: Final = {
+    400: BadUserInput.code,
+    404: NotFound.code,
+    405: "METHOD_NOT_ALLOWED",
+    413: PAYLOAD_TOO_LARGE,
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
 
 _STATUS = {
     BadUserInput: 400,
@@ -44,7 +54,7 @@ def install_problem_responses(app: FastAPI) -> None:
     async def http_problem(_request: Request, exc: HTTPException) -> JSONResponse:
         if isinstance(exc, PayloadTooLarge):
             return payload_too_large(exc.limit)
-        return problem(exc.status_code, str(exc.detail))
+        return problem(exc.status_code, str(exc.detail), code=HTTP_CODES.get(exc.status_code, BadUserInput.code))
 
     @app.exception_handler(RequestValidationError)
     async def validation_problem(_request: Request, exc: RequestValidationError) -> JSONResponse:

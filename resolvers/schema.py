@@ -1,13 +1,12 @@
 """The Federation schema every subgraph builds: version pinned, caches on, limits enforced,
 representations checked, errors coded."""
 
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Final
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, specified_rules, validate
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key
 from strawberry.federation.schema_directives import ListSize as ListSizeDirective
@@ -17,7 +16,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 
 from resolvers import limits
 from resolvers.errors import BadUserInput
-from resolvers.guard import QUERY_CACHE_SIZE, OperationGuard
+from resolvers.guard import CACHED_TEXT_CHARS, QUERY_CACHE_SIZE, OperationGuard, parsed
 from resolvers.money import LONG_SCALAR, Long
 from resolvers.settings import SubgraphSettings
 
@@ -35,34 +34,40 @@ class SubgraphSchema(strawberry.federation.Schema):
         self.router_only = settings.is_production
         self.limits = limits.Limits(
             depth=settings.max_query_depth,
+            fields=settings.max_fields,
             aliases=settings.max_aliases,
             directives=settings.max_directives,
             tokens=settings.max_tokens,
             cost=settings.max_cost,
         )
-        # The rules are built once: the validation cache keys on the rule classes, so rules
-        # made per request would turn every validation into a cache miss.
-        self.limits_rule = limits.document_rule(self.limits)
-        self.validation_rules: list[type[ASTValidationRule]] = [self.limits_rule]
+        self.rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
         if settings.is_production:
-            self.validation_rules.append(NoSchemaIntrospectionCustomRule)
-        # Made per request; a benchmark of what the guard costs swaps it for a parse cache alone.
+            self.rules = (*self.rules, NoSchemaIntrospectionCustomRule)
+        self._validated = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._validate_text)
+        # Made per request; it parses and validates through caches of its own. (A benchmark
+        # of what it costs swaps it for Strawberry's plain caches.)
         self.guard = partial(OperationGuard, self)
         super().__init__(
             federation_version=FEDERATION_VERSION,
-            extensions=[
-                # The guard parses through its cache. Caching parse and validation by query
-                # text is the largest cheap win: both cost milliseconds per request and the
-                # router sends the same texts over again.
-                self.guard,
-                lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
-                lambda: AddValidationRules(self.validation_rules),
-            ],
+            extensions=[self.guard],
             config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}, disable_field_suggestions=settings.is_production),
             **options,
         )
         self.cost = limits.CostEstimator(self._schema, self._list_sizes())
         self._entity_keys = self._keys_by_entity()
+
+    def validation_errors(self, query: str, document: DocumentNode) -> list[GraphQLError]:
+        """The document's own limits, then, within them, the specification's rules (whose
+        cost grows with the square of the fields); cached by text unless the text is long."""
+        if len(query) <= CACHED_TEXT_CHARS:
+            return self._validated(query)
+        return self._validate(document)
+
+    def _validate_text(self, query: str) -> list[GraphQLError]:
+        return self._validate(parsed(query, self.limits.tokens))
+
+    def _validate(self, document: DocumentNode) -> list[GraphQLError]:
+        return limits.document_errors(document, self.limits) or validate(self._schema, document, self.rules)
 
     def _list_sizes(self) -> dict[tuple[str, str], limits.ListSize]:
         """Every field's ``@listSize``, by its type's and its own GraphQL names."""

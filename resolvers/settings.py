@@ -10,6 +10,10 @@ DEVELOPMENT_SERVICE_SECRET = "shopgraph-services-secret"
 # The router signs its subgraph requests with this in development (router/gateway.config.ts
 # has the same default); production refuses it on both sides.
 DEVELOPMENT_ROUTER_SECRET = "shopgraph-router-development-secret"
+# The local provider (devstack/oidc); production trusts its own.
+DEVELOPMENT_ISSUER = "http://127.0.0.1:4010"
+# An HMAC key shorter than this is guessable; `openssl rand -base64 32` makes a good one.
+MIN_ROUTER_SECRET_LENGTH = 32
 
 
 class SubgraphSettings(BaseSettings):
@@ -22,11 +26,11 @@ class SubgraphSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int
     database_url: str
-    oidc_issuer: str = "http://127.0.0.1:4010"
+    oidc_issuer: str = DEVELOPMENT_ISSUER
     oidc_audience: str = "shopgraph"
-    jwks_url: str = "http://127.0.0.1:4010/.well-known/jwks.json"
+    jwks_url: str = f"{DEVELOPMENT_ISSUER}/.well-known/jwks.json"
     # How this subgraph signs its calls to other services (OAuth client credentials).
-    token_url: str = "http://127.0.0.1:4010/token"
+    token_url: str = f"{DEVELOPMENT_ISSUER}/token"
     service_client_id: str = "shopgraph-services"
     service_client_secret: str = DEVELOPMENT_SERVICE_SECRET
     # Each internal call waits this long per attempt; a breaker opens after this many failed
@@ -45,6 +49,7 @@ class SubgraphSettings(BaseSettings):
     # router's own requests (query plans, `_entities` batches) always pass, and they bound
     # whoever reaches a subgraph without the router.
     max_query_depth: int = 11
+    max_fields: int = 300
     max_aliases: int = 60
     max_directives: int = 40
     max_tokens: int = 5000
@@ -71,4 +76,11 @@ class SubgraphSettings(BaseSettings):
                 raise ValueError("service_client_secret is the local provider's; set the real one")
             if self.router_hmac_secret == DEVELOPMENT_ROUTER_SECRET:
                 raise ValueError("router_hmac_secret is the development one; set the secret the router signs with")
+            if len(self.router_hmac_secret) < MIN_ROUTER_SECRET_LENGTH:
+                raise ValueError(f"router_hmac_secret must be at least {MIN_ROUTER_SECRET_LENGTH} characters")
+            local = [
+                name for name in ("oidc_issuer", "jwks_url", "token_url") if DEVELOPMENT_ISSUER in getattr(self, name)
+            ]
+            if local:
+                raise ValueError(f"{', '.join(local)} point at the local development provider; set your own")
         return self

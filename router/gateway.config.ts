@@ -40,6 +40,7 @@
 //   extensions {code, limit, found}, before any subgraph is called (limits.ts, cost.ts):
 //   MAX_DEPTH                   fields on the longest path, fragments expanded (default 10)
 //                               QUERY_TOO_DEEP
+//   MAX_FIELDS                  fields in the document (default 200) TOO_MANY_FIELDS
 //   MAX_ALIASES                 aliased fields in the document (default 30) TOO_MANY_ALIASES
 //   MAX_DIRECTIVES              directive applications in the document (default 20)
 //                               TOO_MANY_DIRECTIVES
@@ -90,6 +91,7 @@ import { useInputChecks } from './input-checks.ts';
 import { useBatchLimit, useBodyLimit, useDocumentLimits } from './limits.ts';
 import { MemoryBuckets, RedisBuckets, useRateLimit } from './rate-limit.ts';
 import { readSettings } from './settings.ts';
+import { limitWebSocketMessages } from './websocket-limit.ts';
 import {
   loadManifests,
   MemoryDocumentStore,
@@ -100,6 +102,7 @@ import {
 
 const settings = readSettings();
 const { production, limits } = settings;
+limitWebSocketMessages(limits.maxBodyBytes);
 
 const positionalSupergraph = process.argv
   .slice(process.argv.indexOf('supergraph') + 1)
@@ -229,9 +232,10 @@ export const gatewayConfig = defineConfig({
   maskedErrors: production ? { maskError, isDev: false } : { maskError },
 
   // In this order: HTTP rules and size limits before the body is read; the token verified
-  // before anyone decides what the caller may send; documents resolved before they are
-  // counted; the caller's request counted against its rate; variables and cost checked
-  // before execution; then each field against the caller's scopes.
+  // before anyone decides what the caller may send; each operation counted against its
+  // caller's rate before any work on it (refused ones count too); documents resolved before
+  // they are counted; variables and cost checked before execution; then each field against
+  // the caller's scopes.
   plugins: () => [
     useCors(settings.corsOrigins),
     useHttpRules({ production }),
@@ -241,17 +245,17 @@ export const gatewayConfig = defineConfig({
     useAuthErrorCodes(),
     jwt,
     useWebSocketAuth(jwt),
+    useRateLimit({
+      store: settings.rateLimitRedisUrl ? new RedisBuckets(settings.rateLimitRedisUrl) : new MemoryBuckets(),
+      limit: settings.rateLimit,
+      windowMs: settings.rateLimitWindowMs,
+    }),
     useTrustedDocuments({
       manifests,
       store: documentStore,
       mayAdhoc: production ? partnerClients(settings.adhocClients) : () => true,
     }),
     useDocumentLimits(limits),
-    useRateLimit({
-      store: settings.rateLimitRedisUrl ? new RedisBuckets(settings.rateLimitRedisUrl) : new MemoryBuckets(),
-      limit: settings.rateLimit,
-      windowMs: settings.rateLimitWindowMs,
-    }),
     useCostLimit(limits.maxCost),
     useFieldAuthorization(),
     ...(production ? [useNoSuggestions()] : []),

@@ -6,15 +6,17 @@
 //   batch     BATCH_TOO_LARGE          operations in one batched (JSON array) request
 //   tokens    TOO_MANY_TOKENS          lexical tokens of the document, counted by a lexer pass
 //                                      that stops at the limit, before the parser runs
+//   fields    TOO_MANY_FIELDS          fields anywhere in the document (not expanded)
 //   aliases   TOO_MANY_ALIASES         aliased fields anywhere in the document (not expanded)
 //   directives TOO_MANY_DIRECTIVES     directive applications anywhere in the document
 //   depth     QUERY_TOO_DEEP           fields on the longest path from the root, fragments
 //                                      expanded where spread (each measured once); `{ a }` is
 //                                      1; `__schema`/`__type` subtrees count 0
 //
-// Aliases, directives and depth are checked before graphql-js validates the document (its
-// overlapping-fields rule alone is quadratic in the aliases), and Yoga caches the outcome with
-// the validation result, so a persisted or repeated document is measured once.
+// Fields, aliases, directives and depth are checked before graphql-js validates the document
+// (its overlapping-fields rule compares every pair of same-named fields: time quadratic in the
+// fields, so the field limit is what bounds it), and Yoga caches the outcome with the
+// validation result, so a persisted or repeated document is measured once.
 //
 // graphql-armor's max-aliases/max-directives count per operation with fragments expanded, and
 // its max-tokens (like graphql-js's own `maxTokens`) counts inside the recursive-descent parser,
@@ -130,18 +132,20 @@ export function tokensWithin(query: string, max: number): boolean {
   return true;
 }
 
-export function countAliasesAndDirectives(document: DocumentNode): { aliases: number; directives: number } {
+export function countFields(document: DocumentNode): { fields: number; aliases: number; directives: number } {
+  let fields = 0;
   let aliases = 0;
   let directives = 0;
   visit(document, {
     Field(node) {
+      fields++;
       if (node.alias) aliases++;
     },
     Directive() {
       directives++;
     },
   });
-  return { aliases, directives };
+  return { fields, aliases, directives };
 }
 
 /** The deepest operation of the document. */
@@ -190,7 +194,17 @@ export function documentDepth(document: DocumentNode): number {
 
 function documentLimitErrors(document: DocumentNode, limits: Limits): GraphQLError[] {
   const errors: GraphQLError[] = [];
-  const { aliases, directives } = countAliasesAndDirectives(document);
+  const { fields, aliases, directives } = countFields(document);
+  if (fields > limits.maxFields) {
+    errors.push(
+      limitExceeded(
+        'TOO_MANY_FIELDS',
+        `The document has ${fields} fields; the limit is ${limits.maxFields}.`,
+        limits.maxFields,
+        fields,
+      ),
+    );
+  }
   if (aliases > limits.maxAliases) {
     errors.push(
       limitExceeded(
@@ -232,7 +246,7 @@ type Validate = (schema: unknown, document: DocumentNode, ...rest: unknown[]) =>
 const COUNTED_DOCUMENTS = 1_000;
 const COUNTED_DOCUMENT_CHARS = 16_384;
 
-/** Tokens before parsing; aliases, directives and depth before validating. */
+/** Tokens before parsing; fields, aliases, directives and depth before validating. */
 export function useDocumentLimits(limits: Limits) {
   const within = new Set<string>();
   return guard({

@@ -8,7 +8,7 @@
 // holds however requests spread over the instances.
 
 import { Redis } from 'ioredis';
-import { createGraphQLError } from 'graphql-yoga';
+import { refusal, refuse } from './errors.ts';
 
 export interface Decision {
   allowed: boolean;
@@ -96,12 +96,15 @@ function callerKey(context: Record<string, any>): string {
 }
 
 /**
- * Checked while the context is built: after the JWT plugin has verified the token (a forged
- * token cannot spend someone else's bucket) and before anything reaches a subgraph.
+ * Checked for each operation as soon as its parameters are read: after the JWT plugin has
+ * verified the token (a forged token cannot spend someone else's bucket), and before the
+ * document is looked up, parsed, measured or validated, so that operations refused by those
+ * checks count too (each costs the router some work) and nothing reaches a subgraph past it.
  */
 export function useRateLimit(options: RateLimitOptions) {
   return {
-    async onContextBuilding({ context }: { context: Record<string, any> }) {
+    async onParams(payload: any) {
+      const { context } = payload;
       let decision: Decision;
       try {
         decision = await options.store.take(callerKey(context), options.limit, options.windowMs);
@@ -112,13 +115,14 @@ export function useRateLimit(options: RateLimitOptions) {
       }
       if (!decision.allowed) {
         const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-        throw createGraphQLError(`Too many requests; retry in ${retryAfter} s.`, {
-          extensions: {
-            code: 'RATE_LIMITED',
-            retryAfterSeconds: retryAfter,
-            http: { status: 429, headers: { 'Retry-After': String(retryAfter) } },
-          },
-        });
+        refuse(
+          payload,
+          refusal('RATE_LIMITED', `Too many requests; retry in ${retryAfter} s.`, {
+            status: 429,
+            headers: { 'Retry-After': String(retryAfter) },
+            extensions: { retryAfterSeconds: retryAfter },
+          }),
+        );
       }
     },
   };

@@ -15,6 +15,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** What one operation may ask for; the same defaults in development and production. */
 export interface Limits {
   maxDepth: number;
+  maxFields: number;
   maxAliases: number;
   maxDirectives: number;
   maxTokens: number;
@@ -155,6 +156,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, argv: string[
     rateLimitRedisUrl: env.RATE_LIMIT_REDIS_URL || undefined,
     limits: {
       maxDepth: int('MAX_DEPTH', 10, 1, 1_000),
+      maxFields: int('MAX_FIELDS', 200, 1, 100_000),
       maxAliases: int('MAX_ALIASES', 30, 0, 100_000),
       maxDirectives: int('MAX_DIRECTIVES', 20, 0, 100_000),
       maxTokens: int('MAX_TOKENS', 2_000, 1, 1_000_000),

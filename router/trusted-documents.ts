@@ -8,7 +8,8 @@
 // the store) or when the caller may send ad-hoc operations; with a hash that matches it is
 // also stored. Who may send ad-hoc operations is decided after the JWT plugin has verified
 // the token (over HTTP in `onRequestParse`, on a socket in auth.ts's check), so it comes from
-// the verified `client_id` (or `azp`).
+// the verified `client_id` (or `azp`). A document is stored only once it has been parsed,
+// validated and found within the limits, and only if it is short.
 //
 // A GET of a registered document by an anonymous caller that succeeds may be cached by a CDN
 // for a minute (public catalog reads); everything else says nothing about caching.
@@ -22,8 +23,10 @@ import { isRefused, refusal, refuse } from './errors.ts';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const PUBLIC_MAX_AGE_S = 60;
-// Stored documents are at most MAX_BODY_BYTES each; the store keeps the newest within this.
+// The store keeps the newest documents within this (in this process).
 const MEMORY_STORE_CHARS = 16 * 1024 * 1024;
+// A longer ad-hoc document runs but is not stored: its client sends its text each time.
+const STORED_DOCUMENT_CHARS = 32 * 1024;
 const REDIS_TTL_S = 30 * 24 * 3600;
 
 export function sha256(text: string): string {
@@ -141,6 +144,8 @@ const notFound = () =>
 export function useTrustedDocuments(options: TrustedDocumentsOptions) {
   const { manifests, store, mayAdhoc } = options;
   const cacheable = new WeakSet<object>();
+  // Documents to store once they have passed parsing, validation and the limits.
+  const toStore = new WeakMap<object, { hash: string; text: string }>();
 
   async function stored(hash: string, log: { warn: (...args: unknown[]) => void } | undefined) {
     try {
@@ -181,11 +186,7 @@ export function useTrustedDocuments(options: TrustedDocumentsOptions) {
       }
       if (manifests.has(textHash)) return;
       if (adhoc) {
-        try {
-          await store.set(textHash, params.query);
-        } catch {
-          context.log?.warn({ hash: textHash }, 'persisted document store unavailable; document not stored');
-        }
+        if (params.query.length <= STORED_DOCUMENT_CHARS) toStore.set(context, { hash: textHash, text: params.query });
         return;
       }
       if ((await stored(textHash, context.log)) === undefined) {
@@ -196,6 +197,16 @@ export function useTrustedDocuments(options: TrustedDocumentsOptions) {
             'This client may only run registered documents: send the persisted query hash of a registered operation.',
           ),
         );
+      }
+    },
+    async onExecute({ args }: { args: { contextValue: any } }) {
+      const document = toStore.get(args.contextValue);
+      if (document === undefined) return;
+      toStore.delete(args.contextValue);
+      try {
+        await store.set(document.hash, document.text);
+      } catch {
+        args.contextValue.log?.warn({ hash: document.hash }, 'persisted document store unavailable; document not stored');
       }
     },
     onExecutionResult({ result, context, setResult }: { result: any; context: any; setResult: (r: unknown) => void }) {

@@ -85,6 +85,8 @@ def serve(name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SUBGRAPH
         port=settings.port,
         loop="uvloop",
         http="httptools",
+        # Subgraphs take no WebSockets: the router opens none to them (no subscriptions yet).
+        ws="none",
         access_log=False,
         log_level="warning",
     )

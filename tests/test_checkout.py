@@ -2,15 +2,26 @@
 PaymentIntent open, once per idempotency key, never selling more than the shelf holds."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
+from resolvers.db import new_id, utcnow
 from subgraphs.catalog.tables import ReservationRow, StockRow
 from subgraphs.orders.tables import CheckoutRow, OrderRow
 from subgraphs.payments.tables import PaymentRow
 from tests.support import factories
-from tests.support.checkout import check_out, fill_cart, intent, payment_of, stripe_client
+from tests.support.checkout import (
+    check_out,
+    deliver_webhooks,
+    fill_cart,
+    flow,
+    intent,
+    pay,
+    payment_of,
+    stripe_client,
+)
 from tests.support.graphql import data, error_codes
 
 
@@ -168,3 +179,52 @@ async def test_one_shopper_cannot_hold_stock_without_bound_under_new_keys(stack:
     cancel = "mutation($id: ID!) { cancelOrder(id: $id) { status } }"
     assert data(await stack.client("orders")(cancel, {"id": placed}, token=ada))["cancelOrder"]["status"] == "CANCELLED"
     assert data(await check_out(stack, ada, "tab-9"))["checkout"]["status"] == "PENDING_PAYMENT"
+
+
+async def test_retried_payments_count_against_the_cap_even_when_sent_at_once(
+    stack: Any, token: Any, stripe_api: str
+) -> None:
+    mug = await factories.product(stack, on_hand=100)
+    ada = token("ada", email="ada@example.com")
+    await fill_cart(stack, ada, {mug.id: 1})
+    # Three orders whose payment failed (they hold no stock), and two awaiting payment.
+    failed = []
+    for n in range(3):
+        order = data(await check_out(stack, ada, f"declined-{n}"))["checkout"]
+        payment = await payment_of(stack, ada, order["id"])
+        await pay(stripe_api, payment["providerRef"], "pm_card_chargeCustomerFail")
+        await deliver_webhooks(stack, stripe_api, payment["providerRef"])
+        await flow(stack)
+        failed.append(order["id"])
+    for n in range(2):
+        data(await check_out(stack, ada, f"waiting-{n}"))
+
+    retry = "mutation($id: ID!) { retryPayment(orderId: $id) { status } }"
+    bodies = await asyncio.gather(*(stack.client("orders")(retry, {"id": o}, token=ada) for o in failed))
+
+    outcomes = sorted(error_codes(b)[0] if "errors" in b else b["data"]["retryPayment"]["status"] for b in bodies)
+    assert outcomes == ["PENDING_PAYMENT", "TOO_MANY_PENDING_CHECKOUTS", "TOO_MANY_PENDING_CHECKOUTS"]
+    assert await stock(stack, mug.id) == (100, 3)
+
+
+async def test_a_checkout_whose_process_died_no_longer_counts_against_the_cap(stack: Any, token: Any) -> None:
+    mug = await factories.product(stack, on_hand=100)
+    ada = token("ada", email="ada@example.com")
+    await fill_cart(stack, ada, {mug.id: 1})
+    lapsed = utcnow() - timedelta(seconds=1)
+    async with stack.runtime("orders").writer.begin() as session:
+        for n in range(3):
+            session.add(
+                CheckoutRow(
+                    tenant_id="acme",
+                    user_id="ada",
+                    idempotency_key=f"died-{n}",
+                    request_hash="0" * 64,
+                    order_id=new_id(),
+                    lease_until=lapsed,
+                )
+            )
+
+    body = await check_out(stack, ada, "after-the-crash")
+
+    assert data(body)["checkout"]["status"] == "PENDING_PAYMENT"

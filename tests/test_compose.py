@@ -93,7 +93,7 @@ def compose() -> Compose:
     """The file, interpolated with a made-up value for every variable it requires (as an
     operator's environment would give them) and the defaults for the others."""
     text = COMPOSE_FILE.read_text()
-    operator_environment = {match["name"]: secrets.token_urlsafe(16) for match in REQUIRED.finditer(text)}
+    operator_environment = {match["name"]: secrets.token_urlsafe(32) for match in REQUIRED.finditer(text)}
     written: dict[str, Any] = YAML(typ="safe", pure=True).load(text)
     document: dict[str, Any] = _resolved(written, operator_environment)
     services = {}

@@ -4,6 +4,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from asgi_lifespan import LifespanManager
 
 from resolvers.scopes import SCOPES, SERVICES_INTERNAL
@@ -67,7 +68,10 @@ async def test_database_down_is_masked_and_not_ready(stack: Any, signing_key: An
     app = app_factory("catalog")(settings)
     async with LifespanManager(app):
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://catalog.test")
-        body = await GraphQLClient(http)("{ products { totalCount } }")
+        with structlog.testing.capture_logs() as logged:
+            body = await GraphQLClient(http)(
+                "query($sku: String!) { productBySku(sku: $sku) { id } }", {"sku": "ADA-LOVELACE-SKU"}
+            )
         ready = await http.get("/ready")
         health = await http.get("/health")
 
@@ -75,6 +79,10 @@ async def test_database_down_is_masked_and_not_ready(stack: Any, signing_key: An
     assert body["errors"][0]["message"] == "Internal server error."
     assert "asyncpg" not in str(body) and "127.0.0.1" not in str(body)
     assert ready.status_code == 503 and health.status_code == 200
+    # The log says where it broke, and nothing the caller sent.
+    [failure] = [entry for entry in logged if entry["event"] == "unexpected resolver error"]
+    assert failure["path"] == ["productBySku"] and "reads.py" in failure["stack"]
+    assert "ADA-LOVELACE" not in str(logged)
 
 
 async def test_internal_endpoints_take_service_tokens_only_and_answer_problem_json(stack: Any, token: Any) -> None:

@@ -21,7 +21,14 @@ GRID = (
     "query($first: Int!) { products(first: $first) { edges { node { id price { amount } stock { available }"
     " category { name } } } pageInfo { hasNextPage } } }"
 )
-TIGHT = {"max_query_depth": 3, "max_aliases": 2, "max_directives": 2, "max_tokens": 40, "max_cost": 30}
+TIGHT = {
+    "max_query_depth": 3,
+    "max_fields": 6,
+    "max_aliases": 2,
+    "max_directives": 2,
+    "max_tokens": 40,
+    "max_cost": 30,
+}
 
 
 def estimate(subgraph: str, query: str, variables: dict[str, Any] | None = None) -> int:
@@ -72,7 +79,7 @@ def test_a_fragment_fan_out_is_measured_once_per_fragment() -> None:
     query = f"{{ products(first: 100) {{ edges {{ node {{ ...F0 }} }} }} }} {fragments} fragment F40 on Product {{ category {{ id }} }}"
 
     assert estimate("catalog", query) == 301
-    assert document_errors(parse(query), Limits(depth=5, aliases=0, directives=0, tokens=0, cost=0)) == []
+    assert document_errors(parse(query), Limits(depth=5, fields=50, aliases=0, directives=0, tokens=0, cost=0)) == []
 
 
 @pytest.fixture
@@ -89,6 +96,8 @@ async def tight_catalog(stack: Any, database_urls: dict[str, str], stripe_api: s
     [
         ("{ products { edges { node { category { name } } } } }", "QUERY_TOO_DEEP", 5),
         ("{ a: categories { id } b: categories { id } c: categories { id } }", "TOO_MANY_ALIASES", 3),
+        # Same-named fields are what validation compares pairwise: refused before it runs.
+        ("{ categories { id } categories { id } categories { id } categories { id } }", "TOO_MANY_FIELDS", 8),
         (
             "{ categories { id @include(if: true) name @include(if: true) slug @skip(if: false) } }",
             "TOO_MANY_DIRECTIVES",
@@ -109,6 +118,7 @@ async def test_each_limit_refuses_with_its_code_before_anything_runs(
         body["errors"][0]["extensions"]["limit"]
         == {
             "QUERY_TOO_DEEP": 3,
+            "TOO_MANY_FIELDS": 6,
             "TOO_MANY_ALIASES": 2,
             "TOO_MANY_DIRECTIVES": 2,
             "COST_ESTIMATED_TOO_EXPENSIVE": 30,
@@ -132,8 +142,11 @@ async def test_the_issue_attacks_are_refused_at_a_subgraph_reached_directly(stac
         "{" + " ".join(f"a{i}: products(first: 100) {{ edges {{ node {{ id }} }} }}" for i in range(500)) + "}"
     )
     aliased = "{" + " ".join(f"a{i}: __typename" for i in range(61)) + "}"
-    node = "category { id } price { amount }"
-    sixty = "{" + " ".join(f"a{i}: products(first: 100) {{ edges {{ node {{ {node} }} }} }}" for i in range(60)) + "}"
+    # Two pages of a hundred orders with their lines' products: 2 x 10,201.
+    page = "orders(first: 100) { edges { node { lines { product { id } } } } }"
+    expensive = f"query($r: [_Any!]!) {{ _entities(representations: $r) {{ ... on User {{ a: {page} b: {page} }} }} }}"
+    user = {"r": [{"__typename": "User", "id": "ada"}]}
+    many_fields = "{" + " categories { id }" * 151 + "}"
     nested = "{ products(filter: {search: " + "[" * 5000 + "]" * 5000 + "}) { totalCount } }"
     # Within the token limit, but deeper than the parser's recursion goes.
     nested_within = "{ products(filter: {search: " + "[" * 1000 + "]" * 1000 + "}) { totalCount } }"
@@ -141,7 +154,8 @@ async def test_the_issue_attacks_are_refused_at_a_subgraph_reached_directly(stac
     with stack.count_sql("catalog") as sql:
         long = await catalog(five_hundred, expect_status=400)
         aliases = await catalog(aliased, expect_status=400)
-        cost = await catalog(sixty, expect_status=400)
+        cost = await stack.client("orders")(expensive, user, expect_status=400)
+        fields = await catalog(many_fields, expect_status=400)
         deep = await catalog(nested, expect_status=400)
         deep_within = await catalog(nested_within, expect_status=400)
 
@@ -149,7 +163,8 @@ async def test_the_issue_attacks_are_refused_at_a_subgraph_reached_directly(stac
     assert error_codes(long) == ["TOO_MANY_TOKENS"]
     assert error_codes(aliases) == ["TOO_MANY_ALIASES"]
     assert error_codes(cost) == ["COST_ESTIMATED_TOO_EXPENSIVE"]
-    assert cost["errors"][0]["extensions"]["found"] == 60 * 401
+    assert cost["errors"][0]["extensions"]["found"] == 1 + 2 * 10_201
+    assert error_codes(fields) == ["TOO_MANY_FIELDS"]
     assert error_codes(deep) == ["TOO_MANY_TOKENS"]
     assert error_codes(deep_within) == ["BAD_USER_INPUT"]
     assert "nested too deeply" in deep_within["errors"][0]["message"]

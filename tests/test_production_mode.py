@@ -18,7 +18,7 @@ from tests.support.graphql import GraphQLClient, data, error_codes
 # Production needs a server database: these tests run on the suite's PostgreSQL only.
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
-ROUTER_SECRET = "router-secret-for-this-test"
+ROUTER_SECRET = "a-router-secret-of-at-least-32-characters"
 ENTITY = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { name } } }"
 
 
@@ -28,6 +28,7 @@ async def production(stack: Any, database_urls: dict[str, str]) -> AsyncIterator
         "catalog",
         environment="production",
         database_url=database_urls["catalog"],
+        oidc_issuer="http://oidc.test",
         jwks_url=JWKS_URL,
         token_url="http://oidc.test/token",
         service_client_secret="a-real-secret",

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt
 
 from resolvers.db import utcnow
 from resolvers.errors import BadUserInput
@@ -44,7 +44,8 @@ class ProductsOut(BaseModel):
 
 class LineIn(BaseModel):
     product_id: str = Field(alias="productId")
-    quantity: int = Field(ge=1, le=10_000)
+    # Strict: a JSON true is not one unit.
+    quantity: StrictInt = Field(ge=1, le=10_000)
 
 
 OrderId = Annotated[

@@ -158,6 +158,7 @@ class Checkout:
                     self.tenant,
                     self.user_id,
                     limit=self.settings.max_pending_checkouts,
+                    now=now,
                     besides=claim_id,
                     session=session,
                 )
@@ -210,15 +211,17 @@ class Checkout:
     async def retry_payment(self, order: OrderRow) -> OrderRow:
         """Holds the stock again and opens a new payment for an order whose payment failed;
         an order in any other status is answered as it is."""
+        now = utcnow()
         async with self.context.transaction() as session:
             order = await services.locked(self.tenant, order.id, session=session)
             if order.status != OrderStatus.PAYMENT_FAILED:
                 return order
-            await services.hold_another(
-                self.tenant, order.user_id, limit=self.settings.max_pending_checkouts, session=session
-            )
+            limit = self.settings.max_pending_checkouts
+            await services.hold_another(self.tenant, order.user_id, limit=limit, now=now, session=session)
             # Claimed first: every try has keys of its own, and concurrent tries one winner.
+            # Until it ends (or its process dies and the lease lapses) it holds stock.
             order.attempt += 1
+            order.retrying_until = now + timedelta(seconds=self.settings.checkout_lease_seconds)
             attempt = order.attempt
             lines = await services.lines_of(order, session=session)
         quantities: Counter[str] = Counter()
@@ -242,12 +245,21 @@ class Checkout:
                 if order.status != OrderStatus.PAYMENT_FAILED or order.attempt != attempt:
                     raise InvalidTransition(f"The order became {order.status} meanwhile.", status=order.status)
                 order.expires_at = expires_at
+                order.retrying_until = None
                 return await services.move(
                     order, OrderStatus.PENDING_PAYMENT, reason="payment retried", session=session
                 )
         except (Exception, asyncio.CancelledError):
             await self._abandon(order.id, attempt)
+            await self._retry_ended(order.id, attempt)
             raise
+
+    async def _retry_ended(self, order_id: str, attempt: int) -> None:
+        """A retry that failed holds nothing any more (unless a later one took over)."""
+        async with self.context.transaction() as session:
+            await session.execute(
+                update(OrderRow).where(OrderRow.id == order_id, OrderRow.attempt == attempt).values(retrying_until=None)
+            )
 
     def _priced(
         self, quantities: dict[str, int], products: dict[str, ProductFacts], expected: Money | None

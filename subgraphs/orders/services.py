@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.db import serialize_on
@@ -114,27 +114,33 @@ async def place_order(
 
 
 async def hold_another(
-    tenant: str, user_id: str, *, limit: int, besides: str | None = None, session: AsyncSession
+    tenant: str, user_id: str, *, limit: int, now: datetime, besides: str | None = None, session: AsyncSession
 ) -> None:
     """Refuses a checkout (or a retried payment) that would give the shopper more than
-    ``limit`` orders holding stock: orders awaiting payment, and checkouts still running
-    (``besides`` is the caller's own new one). Concurrent checkouts of one shopper are
-    counted one after another, so two cannot both take the last place."""
+    ``limit`` orders holding stock: orders awaiting payment, retried payments under way, and
+    checkouts under way (``besides`` is the caller's own new one). A checkout or retry whose
+    lease ran out has died and counts no more. Concurrent checkouts and retries of one shopper
+    are counted one after another, so two cannot both take the last place."""
     await serialize_on(session, f"pending-checkouts/{tenant}/{user_id}")
-    awaiting = await session.scalar(
-        select(func.count())
-        .select_from(OrderRow)
-        .where(OrderRow.tenant_id == tenant, OrderRow.user_id == user_id, OrderRow.status == S.PENDING_PAYMENT)
+    mine = (OrderRow.tenant_id == tenant, OrderRow.user_id == user_id)
+    holding = or_(
+        OrderRow.status == S.PENDING_PAYMENT, and_(OrderRow.status == S.PAYMENT_FAILED, OrderRow.retrying_until > now)
     )
-    running_query = (
+    orders = await session.scalar(select(func.count()).select_from(OrderRow).where(*mine, holding))
+    running = (
         select(func.count())
         .select_from(CheckoutRow)
-        .where(CheckoutRow.tenant_id == tenant, CheckoutRow.user_id == user_id, CheckoutRow.completed.is_(False))
+        .where(
+            CheckoutRow.tenant_id == tenant,
+            CheckoutRow.user_id == user_id,
+            CheckoutRow.completed.is_(False),
+            CheckoutRow.lease_until > now,
+        )
     )
     if besides is not None:
-        running_query = running_query.where(CheckoutRow.id != besides)
-    running = await session.scalar(running_query)
-    if (awaiting or 0) + (running or 0) >= limit:
+        running = running.where(CheckoutRow.id != besides)
+    checkouts = await session.scalar(running)
+    if (orders or 0) + (checkouts or 0) >= limit:
         raise TooManyPendingCheckouts(
             f"You have {limit} unpaid orders; pay or cancel one before checking out again.", limit=limit
         )

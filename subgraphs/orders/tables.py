@@ -66,6 +66,9 @@ class OrderRow(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     # An order still unpaid at this time expires and its stock goes back.
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A retried payment is under way until then (its process may die: then it lapses): it
+    # holds stock like an order awaiting payment, so it counts as one against the shopper's cap.
+    retrying_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

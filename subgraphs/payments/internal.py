@@ -4,7 +4,7 @@ payment of an order's attempt here."""
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from resolvers.internal import UUID_PATTERN, ServiceCaller, Tenant
 from resolvers.runtime import runtime_of
@@ -15,7 +15,8 @@ router = APIRouter(prefix="/internal/v1", tags=["internal"])
 
 
 class MoneyIn(BaseModel):
-    amount: int = Field(ge=1)
+    # Strict: a JSON true is not one cent.
+    amount: StrictInt = Field(ge=1)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 

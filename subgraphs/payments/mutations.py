@@ -35,7 +35,7 @@ class Mutation:
         key = (
             None
             if idempotency_key is None
-            else validation.text(idempotency_key, field="idempotencyKey", max_length=100)
+            else validation.text(idempotency_key, field="idempotencyKey", max_length=MAX_KEY_LENGTH)
         )
         async with context.transaction() as session:
             payment = await services.refund(

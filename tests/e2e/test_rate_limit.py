@@ -61,3 +61,18 @@ async def test_the_101st_request_is_refused_across_routers_and_the_limit_recover
         await asyncio.sleep(retry_after)
         assert (await send(two_routers[1])).status_code == 200
         assert (await send(two_routers[0])).status_code == 429
+
+
+async def test_refused_operations_count_against_the_rate_too(system: System, two_routers: list[str]) -> None:
+    token = mint(system, f"refused-{uuid.uuid4().hex[:8]}")
+    headers = {"Authorization": f"Bearer {token}"}
+    # Refused before any subgraph is called, yet each cost the router some work.
+    too_many_aliases = {"query": "{ " + " ".join(f"a{i}: __typename" for i in range(31)) + " }"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        refused = await asyncio.gather(
+            *(http.post(two_routers[0], json=too_many_aliases, headers=headers) for _ in range(100))
+        )
+        after = await http.post(two_routers[1], json={"query": "{ __typename }"}, headers=headers)
+
+    assert {r.status_code for r in refused} == {400}
+    assert after.status_code == 429 and after.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"

@@ -163,6 +163,8 @@ LIMITS = {
         10,
         11,
     ),
+    # Validation compares same-named fields pairwise: refused before it runs.
+    "fields": ({"query": "{ " + "categories { id } " * 101 + "}"}, 400, "TOO_MANY_FIELDS", 200, 202),
     "aliases": (
         {"query": "{ " + " ".join(f"a{i}: __typename" for i in range(31)) + " }"},
         400,

@@ -82,3 +82,15 @@ async def test_a_refused_operation_is_an_error_on_an_open_socket(system: System)
 
     assert [error["extensions"]["code"] for error in deep["errors"]] == ["TOO_MANY_TOKENS"]
     assert after == {"data": {"__typename": "Query"}}
+
+
+async def test_a_message_over_the_body_limit_closes_the_socket_unread(system: System) -> None:
+    socket = await opened(system, None)
+    # Over HTTP this body would be a 413; on a socket it ends the socket before it is parsed.
+    huge = {"query": "{ __typename }", "variables": {"pad": "x" * 200_000}}
+
+    await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": huge}))
+    with pytest.raises(ConnectionClosed) as closed:
+        await socket.recv()
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
