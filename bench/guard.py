@@ -84,10 +84,10 @@ def main() -> None:
     print(f"the request guard: storefront grid, SQLite, {args.rounds} rounds of {args.requests} requests each,")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"concurrency {args.concurrency}; {machine}")
-    print(f"{'variant':<22}{'CPU ms/req (median)':>21}{'rounds':>30}")
+    print(f"{'variant':<22}{'CPU ms/req (median)':>21}  rounds")
     for name, values in figures.items():
         shown = " ".join(f"{v:.2f}" for v in values)
-        print(f"{name:<22}{statistics.median(values):>21.2f}{shown:>30}")
+        print(f"{name:<22}{statistics.median(values):>21.2f}  {shown}")
     for where in ("catalog", "router"):
         pairs = list(zip(figures[f"{where}, guarded"], figures[f"{where}, unguarded"], strict=True))
         # Each round's variants ran back to back: their ratio cancels the machine's drift.

@@ -193,50 +193,18 @@ export function documentDepth(document: DocumentNode): number {
 }
 
 function documentLimitErrors(document: DocumentNode, limits: Limits): GraphQLError[] {
-  const errors: GraphQLError[] = [];
   const { fields, aliases, directives } = countFields(document);
-  if (fields > limits.maxFields) {
-    errors.push(
-      limitExceeded(
-        'TOO_MANY_FIELDS',
-        `The document has ${fields} fields; the limit is ${limits.maxFields}.`,
-        limits.maxFields,
-        fields,
-      ),
+  const measured: [code: string, found: number, limit: number, what: string][] = [
+    ['TOO_MANY_FIELDS', fields, limits.maxFields, 'fields'],
+    ['TOO_MANY_ALIASES', aliases, limits.maxAliases, 'aliases'],
+    ['TOO_MANY_DIRECTIVES', directives, limits.maxDirectives, 'directives'],
+    ['QUERY_TOO_DEEP', documentDepth(document), limits.maxDepth, 'levels of nested fields'],
+  ];
+  return measured
+    .filter(([, found, limit]) => found > limit)
+    .map(([code, found, limit, what]) =>
+      limitExceeded(code, `The document has ${found} ${what}; the limit is ${limit}.`, limit, found),
     );
-  }
-  if (aliases > limits.maxAliases) {
-    errors.push(
-      limitExceeded(
-        'TOO_MANY_ALIASES',
-        `The document has ${aliases} aliases; the limit is ${limits.maxAliases}.`,
-        limits.maxAliases,
-        aliases,
-      ),
-    );
-  }
-  if (directives > limits.maxDirectives) {
-    errors.push(
-      limitExceeded(
-        'TOO_MANY_DIRECTIVES',
-        `The document has ${directives} directives; the limit is ${limits.maxDirectives}.`,
-        limits.maxDirectives,
-        directives,
-      ),
-    );
-  }
-  const depth = documentDepth(document);
-  if (depth > limits.maxDepth) {
-    errors.push(
-      limitExceeded(
-        'QUERY_TOO_DEEP',
-        `The operation is ${depth} fields deep; the depth limit is ${limits.maxDepth}.`,
-        limits.maxDepth,
-        depth,
-      ),
-    );
-  }
-  return errors;
 }
 
 type Validate = (schema: unknown, document: DocumentNode, ...rest: unknown[]) => readonly GraphQLError[];
