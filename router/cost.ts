@@ -21,8 +21,6 @@ import {
   type FragmentDefinitionNode,
   getNamedType,
   getNullableType,
-  getOperationAST,
-  getVariableValues,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
@@ -38,7 +36,7 @@ import {
 } from 'graphql';
 import { limitExceeded } from './errors.ts';
 import { guard } from './guard.ts';
-import type { OnExecutePayload } from './input-checks.ts';
+import { coerced, type OnExecutePayload } from './input-checks.ts';
 
 const MUTATION_COST = 10;
 const UNSIZED_LIST = 100;
@@ -165,12 +163,10 @@ export function estimateCost(
 
 function refuseExpensive(maxCost: number) {
   return ({ args, setResultAndStopExecution }: OnExecutePayload) => {
-    const operation = getOperationAST(args.document, args.operationName);
-    if (!operation) return;
-    const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+    const { operation, variables } = coerced(args);
     // Variables that do not coerce are refused by the input checks; execution would fail on them.
-    if (coerced.errors) return;
-    const cost = estimateCost(args.schema, args.document, operation, coerced.coerced);
+    if (!operation || variables.errors) return;
+    const cost = estimateCost(args.schema, args.document, operation, variables.coerced);
     if (cost > maxCost) {
       setResultAndStopExecution({
         errors: [

@@ -71,11 +71,29 @@ export interface OnExecutePayload {
   setResultAndStopExecution: (result: object) => void;
 }
 
+export interface Coerced {
+  operation: OperationDefinitionNode | null;
+  variables: ReturnType<typeof getVariableValues>;
+}
+
+const coercedByExecution = new WeakMap<object, Coerced>();
+
+/** The operation and its coerced variables, worked out once per execution: the cost
+ * estimate (cost.ts) needs them as well as this check. */
+export function coerced(args: OnExecutePayload['args']): Coerced {
+  let known = coercedByExecution.get(args);
+  if (known === undefined) {
+    const operation = getOperationAST(args.document, args.operationName);
+    const variables = getVariableValues(args.schema, operation?.variableDefinitions ?? [], args.variableValues ?? {});
+    known = { operation, variables };
+    coercedByExecution.set(args, known);
+  }
+  return known;
+}
+
 function refuseUncoercibleVariables({ args, setResultAndStopExecution }: OnExecutePayload) {
-  const operation = getOperationAST(args.document, args.operationName);
-  if (!operation?.variableDefinitions?.length) return;
-  const coerced = getVariableValues(args.schema, operation.variableDefinitions, args.variableValues ?? {});
-  if (coerced.errors) setResultAndStopExecution({ errors: coerced.errors.map(badUserInput) });
+  const { errors } = coerced(args).variables;
+  if (errors) setResultAndStopExecution({ errors: errors.map(badUserInput) });
 }
 
 export function useInputChecks() {

@@ -68,6 +68,8 @@ async def test_a_good_representation_next_to_bad_ones_still_resolves(stack: Any)
         b'{"id": "evt_\\ud800", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi_1"}}}',
         b'{"id": "evt_1", "type": "x", "data": {"object": {"id": ' + b"[" * 5000 + b"]" * 5000 + b"}}}",
         b"\xff\xfe not even text",
+        # Longer than the column that would keep it.
+        b'{"id": "evt_1", "type": "' + b"x" * 101 + b'", "data": {"object": {"id": "pi_1"}}}',
     ],
 )
 async def test_a_signed_webhook_that_is_not_an_event_is_refused_and_changes_nothing(stack: Any, body: bytes) -> None:

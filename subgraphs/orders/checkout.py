@@ -159,7 +159,7 @@ class Checkout:
                     self.user_id,
                     limit=self.settings.max_pending_checkouts,
                     now=now,
-                    besides=claim_id,
+                    claim=claim_id,
                     session=session,
                 )
                 return Claim(row.order_id, row.attempt)
@@ -217,7 +217,9 @@ class Checkout:
             if order.status != OrderStatus.PAYMENT_FAILED:
                 return order
             limit = self.settings.max_pending_checkouts
-            await services.hold_another(self.tenant, order.user_id, limit=limit, now=now, session=session)
+            await services.hold_another(
+                self.tenant, order.user_id, limit=limit, now=now, order=order.id, session=session
+            )
             # Claimed first: every try has keys of its own, and concurrent tries one winner.
             # Until it ends (or its process dies and the lease lapses) it holds stock.
             order.attempt += 1

@@ -114,19 +114,30 @@ async def place_order(
 
 
 async def hold_another(
-    tenant: str, user_id: str, *, limit: int, now: datetime, besides: str | None = None, session: AsyncSession
+    tenant: str,
+    user_id: str,
+    *,
+    limit: int,
+    now: datetime,
+    claim: str | None = None,
+    order: str | None = None,
+    session: AsyncSession,
 ) -> None:
     """Refuses a checkout (or a retried payment) that would give the shopper more than
     ``limit`` orders holding stock: orders awaiting payment, retried payments under way, and
-    checkouts under way (``besides`` is the caller's own new one). A checkout or retry whose
-    lease ran out has died and counts no more. Concurrent checkouts and retries of one shopper
-    are counted one after another, so two cannot both take the last place."""
+    checkouts under way; not the caller's own (its new ``claim``, or the ``order`` it retries,
+    whose earlier retry it replaces). A checkout or retry whose lease ran out has died and
+    counts no more. Concurrent checkouts and retries of one shopper are counted one after
+    another, so two cannot both take the last place."""
     await serialize_on(session, f"pending-checkouts/{tenant}/{user_id}")
     mine = (OrderRow.tenant_id == tenant, OrderRow.user_id == user_id)
     holding = or_(
         OrderRow.status == S.PENDING_PAYMENT, and_(OrderRow.status == S.PAYMENT_FAILED, OrderRow.retrying_until > now)
     )
-    orders = await session.scalar(select(func.count()).select_from(OrderRow).where(*mine, holding))
+    holding_orders = select(func.count()).select_from(OrderRow).where(*mine, holding)
+    if order is not None:
+        holding_orders = holding_orders.where(OrderRow.id != order)
+    orders = await session.scalar(holding_orders)
     running = (
         select(func.count())
         .select_from(CheckoutRow)
@@ -137,8 +148,8 @@ async def hold_another(
             CheckoutRow.lease_until > now,
         )
     )
-    if besides is not None:
-        running = running.where(CheckoutRow.id != besides)
+    if claim is not None:
+        running = running.where(CheckoutRow.id != claim)
     checkouts = await session.scalar(running)
     if (orders or 0) + (checkouts or 0) >= limit:
         raise TooManyPendingCheckouts(

@@ -51,8 +51,9 @@ class _Data(BaseModel):
 class StripeEvent(BaseModel):
     """What we read of a Stripe event; the rest of it is Stripe's business."""
 
+    # As long as the columns that keep them (StripeEventRow).
     id: str = Field(min_length=1, max_length=255)
-    type: str = Field(min_length=1, max_length=255)
+    type: str = Field(min_length=1, max_length=100)
     data: _Data
 
 
