@@ -30,16 +30,18 @@ def producer(settings: EventSettings, *, client_id: str) -> AIOKafkaProducer:
     )
 
 
-def consumer(settings: EventSettings, *topics: str, group: str | None, client_id: str) -> AIOKafkaConsumer:
+def consumer(
+    settings: EventSettings, *topics: str, group: str | None, client_id: str, reset: str = "earliest"
+) -> AIOKafkaConsumer:
     """Offsets are committed by hand after the events are handled (at-least-once); a new
-    group starts from the oldest event it can still read."""
+    group starts from the oldest event it can still read (``reset``; "none" raises instead)."""
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.bootstrap_servers,
         client_id=client_id,
         group_id=group,
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        auto_offset_reset=reset,
         fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
         max_poll_records=settings.consumer_batch_size,
         session_timeout_ms=settings.consumer_session_timeout_ms,

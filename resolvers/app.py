@@ -1,7 +1,8 @@
 """``create_subgraph_app``: the one setup function every subgraph's app factory calls."""
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,12 +14,16 @@ from fastapi.responses import JSONResponse
 from purgatory import AsyncCircuitBreakerFactory
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers import scopes
 from resolvers.auth import TokenVerifier
@@ -27,6 +32,7 @@ from resolvers.context import TENANT_HEADER, Context
 from resolvers.db import create_engine, session_factory, writer
 from resolvers.errors import to_graphql_error
 from resolvers.internal import ServiceCallersOnly
+from resolvers.live import Stream, live_hub
 from resolvers.problems import HTTP_CODES, install_problem_responses
 from resolvers.runtime import Runtime, runtime_of
 from resolvers.schema import SubgraphSchema
@@ -39,17 +45,40 @@ log = structlog.get_logger(__name__)
 MakeLoaders = Callable[[Context[Any], Runtime], Any]
 
 
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are JSON in text frames; clients (graphql-ws's among them)
+    refuse binary ones, which is what Strawberry sends when the encoder gives bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class SubgraphGraphQL(GraphQL[Context[Any], None]):
     """Strawberry's plain ASGI app (measurably cheaper than FastAPI's GraphQLRouter) with our
     context, orjson encoding, and answers with a code for everything it refuses.
 
     Production serves no GraphiQL and takes operations by POST only: the router never sends
     anything else, and a GET is how a cross-site page would try.
+
+    Subscriptions come over a WebSocket speaking graphql-transport-ws, whose `connection_init`
+    payload carries the caller as headers would (``Authorization``, ``X-Tenant-Id``, keys in
+    any case): a bad token closes the socket with 4403 before any operation runs.
     """
+
+    websocket_adapter_class = TextFrames
 
     def __init__(self, schema: SubgraphSchema, make_loaders: MakeLoaders, settings: SubgraphSettings) -> None:
         production = settings.is_production
-        super().__init__(schema, graphql_ide=None if production else "graphiql", allow_queries_via_get=not production)
+        super().__init__(
+            schema,
+            graphql_ide=None if production else "graphiql",
+            allow_queries_via_get=not production,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+        )
         self.make_loaders = make_loaders
         self.production = production
 
@@ -76,10 +105,27 @@ class SubgraphGraphQL(GraphQL[Context[Any], None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context[Any]:
         runtime = runtime_of(request)
-        context: Context[Any] = Context(runtime=runtime, tenant_header=request.headers.get(TENANT_HEADER))
-        await context.authenticate(request.headers.get("authorization"))
-        context.loaders = self.make_loaders(context, runtime)
+        make_loaders = self.make_loaders
+        context: Context[Any] = Context(
+            runtime=runtime,
+            tenant_header=request.headers.get(TENANT_HEADER),
+            make_loaders=lambda context: make_loaders(context, runtime),
+        )
+        if isinstance(request, Request):
+            await context.authenticate(request.headers.get("authorization"))
+        context.request_loaders = make_loaders(context, runtime)
         return context
+
+    async def on_ws_connect(self, context: Context[Any]) -> UnsetType:
+        params = context.connection_params or {}
+        authorization = _param(params, "authorization")
+        tenant = _param(params, TENANT_HEADER)
+        await context.authenticate(authorization or None)
+        if context.auth_error is not None:
+            raise ConnectionRejectionError
+        context.tenant_header = tenant or context.tenant_header
+        unset: UnsetType = UNSET  # an acknowledgement without a payload
+        return unset
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Every error leaves with a stable code and without internals, including the parse
@@ -110,6 +156,16 @@ class SubgraphGraphQL(GraphQL[Context[Any], None]):
         return orjson.dumps(data)
 
 
+def _param(params: Mapping[str, object], name: str) -> str | None:
+    """A `connection_init` entry by its name in any case; one that is not text refuses the socket."""
+    for key, value in params.items():
+        if key.lower() == name:
+            if not isinstance(value, str):
+                raise ConnectionRejectionError
+            return value
+    return None
+
+
 def _refusal(status: int, message: str) -> Response:
     code = HTTP_CODES.get(status, "BAD_USER_INPUT")
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
@@ -124,8 +180,12 @@ def create_subgraph_app(
     routes: Sequence[BaseRoute] = (),
     http_transport: httpx.AsyncBaseTransport | None = None,
     extra: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+    streams: Sequence[Stream] = (),
 ) -> FastAPI:
     """Builds one subgraph's app. Nothing connects until the lifespan starts.
+
+    ``streams`` are its subscription fields' event streams: the process then reads their
+    topics from Kafka (``SHOPGRAPH_EVENTS_*`` settings) for as long as it runs.
 
     ``http_transport`` replaces the network under the outgoing HTTP client (JWKS, calls to
     other services); tests use it to reach in-process apps. ``extra`` opens what only this
@@ -160,6 +220,7 @@ def create_subgraph_app(
                     default_threshold=settings.breaker_threshold, default_ttl=settings.breaker_seconds
                 ),
                 extra=await resources.enter_async_context(extra()) if extra else None,
+                live=await resources.enter_async_context(live_hub(settings, streams)) if streams else None,
             )
             log.info("subgraph started", subgraph=settings.name, port=settings.port)
             app.state.runtime = runtime
@@ -180,6 +241,7 @@ def create_subgraph_app(
     )
     graphql = SubgraphGraphQL(schema, make_loaders, settings)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
+    app.router.routes.append(WebSocketRoute("/graphql", graphql))
     app.router.routes.extend(routes)
     install_problem_responses(app)
     # Outermost first: an oversized body is refused before the caller is even looked at.

@@ -37,6 +37,8 @@ class Caller:
     tenant: str | None = None
     email: str | None = None
     name: str | None = None
+    # When the token stops being good (seconds since the epoch): a subscription ends then.
+    expires_at: float | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -102,6 +104,7 @@ class TokenVerifier:
             tenant=str(tenant) if tenant is not None else None,
             email=claims.get("email"),
             name=claims.get("name"),
+            expires_at=float(claims["exp"]),
         )
 
     async def _keys_for(self, kid: str) -> KeySet:

@@ -1,10 +1,11 @@
 """The request context every resolver receives: caller, tenant, database and loaders."""
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,11 @@ log = structlog.get_logger(__name__)
 
 TENANT_HEADER = "x-tenant-id"
 TENANT_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+# A socket's operations, and a subscription's events, each run on a context that lives as
+# long as the socket: each gets loaders of its own (set in the operation's task, in which its
+# fields then resolve), so none is answered from another's cache.
+_event_loaders: ContextVar[Any] = ContextVar("event_loaders", default=None)
 
 
 @dataclass(slots=True)
@@ -37,7 +43,22 @@ class Context(Generic[L]):
     tenant_header: str | None
     verified_caller: Caller | None = None
     auth_error: ShopgraphError | None = None
-    loaders: L = field(init=False)
+    make_loaders: "Callable[[Context[L]], L] | None" = None
+    # A WebSocket's `connection_init` payload (Strawberry fills it in).
+    connection_params: Mapping[str, object] | None = None
+    request_loaders: L = field(init=False)
+
+    @property
+    def loaders(self) -> L:
+        """The request's loaders; inside a subscription, the current event's."""
+        current: L | None = _event_loaders.get()
+        return self.request_loaders if current is None else current
+
+    def new_event(self) -> None:
+        """Gives what is about to be resolved on a socket (an operation, or one event of a
+        subscription) loaders of its own."""
+        assert self.make_loaders is not None
+        _event_loaders.set(self.make_loaders(self))
 
     async def authenticate(self, authorization: str | None) -> None:
         """Takes the caller from an ``Authorization`` value; a bad one is kept to be raised

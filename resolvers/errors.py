@@ -13,7 +13,9 @@
     │   ├── InvalidTransition      INVALID_STATUS   the object's status does not allow it
     │   ├── RefundExceedsCaptured  REFUND_EXCEEDS_CAPTURED  more back than was taken
     │   └── TooManyPendingCheckouts  TOO_MANY_PENDING_CHECKOUTS  unpaid orders hold enough stock
-    └── Unavailable                SERVICE_UNAVAILABLE  a service we depend on did not answer
+    ├── Unavailable                SERVICE_UNAVAILABLE  a service we depend on did not answer
+    ├── SlowConsumer               SLOW_CONSUMER    a subscriber fell too far behind its events
+    └── TooManySubscriptions       TOO_MANY_SUBSCRIPTIONS  the caller holds as many as one may
 
 Domain services raise these without knowing about GraphQL. ``to_graphql_error``, applied by
 the GraphQL app to every result, turns them into GraphQL errors carrying the code, keeps graphql-core's own
@@ -97,6 +99,14 @@ class TooManyPendingCheckouts(Conflict):
 
 class Unavailable(ShopgraphError):
     code = "SERVICE_UNAVAILABLE"
+
+
+class SlowConsumer(ShopgraphError):
+    code = "SLOW_CONSUMER"
+
+
+class TooManySubscriptions(ShopgraphError):
+    code = "TOO_MANY_SUBSCRIPTIONS"
 
 
 def _codes(cls: type[ShopgraphError]) -> dict[str, type[ShopgraphError]]:

@@ -3,8 +3,8 @@
     parse      stopping at the token limit (TOO_MANY_TOKENS)
     validate   the document's own limits first (resolvers.limits: fields, aliases,
                directives, depth), then the specification's rules, which cost time
-               quadratic in the fields and so run only on a document within them
-    execute    the cost estimate with the request's variables, and the router's signature
+               quadratic in the fields and so run only on a document within them; then
+               the cost estimate with the request's variables, and the router's signature
                on the federation internals (``_entities``, ``_service``)
 
 Parsing and validating cost milliseconds and the router sends the same texts over and over,
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from graphql import (
     DocumentNode,
-    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -86,19 +85,14 @@ class OperationGuard(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if context.query and context.graphql_document is not None:
-            # Set, Strawberry's own validation is skipped.
-            context.pre_execution_errors = self._schema.validation_errors(context.query, context.graphql_document)
-        yield
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
         document = context.graphql_document
-        if document is not None and not context.result:
-            refusal = self._refusal(document)
-            if refusal is not None:
-                # Execution skips an operation whose result is already set.
-                context.result = ExecutionResult(data=None, errors=[refusal])
+        if context.query and document is not None:
+            # Set, Strawberry's own validation is skipped. A valid operation's cost and
+            # signature are checked here too, before anything runs: a refusal at this step
+            # ends a subscription as well (one set as the result later would not).
+            errors = self._schema.validation_errors(context.query, document)
+            refusal = None if errors else self._refusal(document)
+            context.pre_execution_errors = [refusal] if refusal is not None else errors
         yield
 
     def _refusal(self, document: DocumentNode) -> GraphQLError | None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket
 
 from resolvers.auth import TokenVerifier
+from resolvers.live import Hub
 from resolvers.service_client import ServiceClient
 from resolvers.service_tokens import ServiceTokens
 from resolvers.settings import SubgraphSettings
@@ -29,6 +30,8 @@ class Runtime:
     service_tokens: ServiceTokens
     breakers: AsyncCircuitBreakerFactory
     extra: Any = None
+    # The subscribers of the events this subgraph streams, when it streams any.
+    live: Hub | None = None
 
 
 def service_client(runtime: Runtime, name: str, base_url: str) -> ServiceClient:

@@ -59,6 +59,13 @@ class SubgraphSettings(BaseSettings):
     # The router signs every request it sends us with this shared secret (HMAC); production
     # answers the federation internals (`_entities`, `_service`) only to signed requests.
     router_hmac_secret: str = DEVELOPMENT_ROUTER_SECRET
+    # Subscriptions (resolvers/live.py): the events one subscriber may fall behind by before
+    # it is ended with SLOW_CONSUMER (more than the relay publishes at once, so a burst never
+    # ends a subscriber that keeps up), and how many one caller may hold at a time in this
+    # process (anonymous ones share one allowance per tenant).
+    subscription_buffer: int = 1000
+    max_subscriptions_per_caller: int = 20
+    max_anonymous_subscriptions: int = 2000
     sql_echo: bool = False
 
     @property

@@ -84,6 +84,12 @@ import {
 } from './auth.ts';
 import { useCors } from './cors.ts';
 import { useCostLimit } from './cost.ts';
+import {
+  SUBGRAPH_CALLER,
+  useSubgraphSocketCaller,
+  useSubgraphSubscriptionRefusals,
+  useSubscriptionRefusals,
+} from './subscriptions.ts';
 import { maskError, useNoSuggestions } from './errors.ts';
 import { withLogin } from './graphiql-login.ts';
 import { useHttpRules } from './http-rules.ts';
@@ -91,7 +97,8 @@ import { useInputChecks } from './input-checks.ts';
 import { useBatchLimit, useBodyLimit, useDocumentLimits } from './limits.ts';
 import { MemoryBuckets, RedisBuckets, useRateLimit } from './rate-limit.ts';
 import { readSettings } from './settings.ts';
-import { limitWebSocketMessages } from './websocket-limit.ts';
+import { subgraphSockets } from './subgraph-sockets.ts';
+import { patchWebSocketServers } from './websocket-server.ts';
 import {
   loadManifests,
   MemoryDocumentStore,
@@ -102,7 +109,7 @@ import {
 
 const settings = readSettings();
 const { production, limits } = settings;
-limitWebSocketMessages(limits.maxBodyBytes);
+patchWebSocketServers(limits.maxBodyBytes);
 
 const positionalSupergraph = process.argv
   .slice(process.argv.indexOf('supergraph') + 1)
@@ -158,6 +165,18 @@ function scopesIn(supergraph: string): string[] {
 function clientHeader(name: string, request: Request, context: object): string | undefined {
   const param = connectionParam(context, name);
   return typeof param === 'string' ? param : (request.headers.get(name) ?? undefined);
+}
+
+/** The headers every subgraph request carries for the caller. */
+function callerHeaders(request: Request, ctx: Record<string, any>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const authorization = forwardedAuthorization(ctx);
+  if (authorization) headers.authorization = authorization;
+  // A signed-in caller who names no store gets the token's; a different one is refused
+  // by the subgraphs.
+  const tenant = clientHeader('x-tenant-id', request, ctx) ?? ctx.jwt?.payload?.tenant;
+  if (typeof tenant === 'string') headers['x-tenant-id'] = tenant;
+  return headers;
 }
 
 const DEFAULT_QUERY = `# shopgraph: catalog, users, carts, orders, payments
@@ -217,15 +236,28 @@ export const gatewayConfig = defineConfig({
 
   propagateHeaders: {
     fromClientToSubgraphs({ request, context }) {
-      const ctx = context as Record<string, any>;
-      const headers: Record<string, string> = {};
-      const authorization = forwardedAuthorization(ctx);
-      if (authorization) headers.authorization = authorization;
-      // A signed-in caller who names no store gets the token's; a different one is refused
-      // by the subgraphs.
-      const tenant = clientHeader('x-tenant-id', request, ctx) ?? ctx.jwt?.payload?.tenant;
-      if (typeof tenant === 'string') headers['x-tenant-id'] = tenant;
-      return headers;
+      return callerHeaders(request, context as Record<string, any>);
+    },
+  },
+
+  // Subscriptions reach the subgraphs over graphql-transport-ws (Strawberry's SSE framing is
+  // not what the gateway's HTTP executor reads), one socket per caller and subgraph, the
+  // caller's headers in its connection_init payload (absent entries are left out), through
+  // a transport that never reconnects behind the client's back (subgraph-sockets.ts).
+  transports: (kind: string) => (kind === 'ws' ? subgraphSockets : import(`@graphql-mesh/transport-${kind}`)),
+  transportEntries: {
+    '*.http': {
+      options: {
+        subscriptions: {
+          kind: 'ws',
+          options: {
+            connectionParams: {
+              authorization: `{context.${SUBGRAPH_CALLER}.authorization}`,
+              'x-tenant-id': `{context.${SUBGRAPH_CALLER}.tenant}`,
+            },
+          },
+        },
+      },
     },
   },
 
@@ -258,6 +290,9 @@ export const gatewayConfig = defineConfig({
     useDocumentLimits(limits),
     useCostLimit(limits.maxCost),
     useFieldAuthorization(),
+    useSubgraphSocketCaller(callerHeaders),
+    useSubscriptionRefusals(),
+    useSubgraphSubscriptionRefusals(),
     ...(production ? [useNoSuggestions()] : []),
   ],
 

@@ -7,6 +7,7 @@ local stand-ins, so this module imports none of them: ``devstack ...`` lives in
 """
 
 import asyncio
+import gc
 import importlib.util
 import signal
 import time
@@ -79,14 +80,20 @@ def serve(name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SUBGRAPH
         raise typer.BadParameter(f"unknown subgraph {name!r}")
     settings = settings_for(name)
     configure_logging(settings.environment)
+    # A subgraph streaming to many subscribers holds hundreds of thousands of long-lived
+    # objects; with CPython's default thresholds a full collection then ran every few
+    # seconds and paused every stream for up to half a second (bench/README.md, subscriptions).
+    # Young objects are collected less often, and old ones far less.
+    gc.set_threshold(50_000, 20, 100)
     uvicorn.run(
         app_factory(name)(settings),
         host=settings.host,
         port=settings.port,
         loop="uvloop",
         http="httptools",
-        # Subgraphs take no WebSockets: the router opens none to them (no subscriptions yet).
-        ws="none",
+        # Subscriptions (graphql-transport-ws); no message larger than a request body.
+        ws="websockets-sansio",
+        ws_max_size=settings.max_body_bytes,
         access_log=False,
         log_level="warning",
     )
@@ -358,6 +365,8 @@ def run() -> None:
             "Demo accounts (username/password): shopper/shopper, admin/admin, partner/partner.\n"
             "A token for scripts: .venv/bin/shopgraph token shopper\n"
             "Events as they happen: .venv/bin/shopgraph events tail product.updated\n"
+            f"Subscriptions (graphql-transport-ws or SSE): {system.urls()['router'].replace('http://', 'ws://')}, "
+            "e.g. subscription { productEvents { type available product { name } } }; the README's 'Subscriptions'\n"
             "Checkout: the README's 'Check out and pay'; pay at the Stripe test server, mail lands in "
             f"{config.maildir}/new/.\n"
             f"Logs: {VAR}/logs/. Press Ctrl-C to stop everything.",

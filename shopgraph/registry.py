@@ -60,6 +60,12 @@ def jobs(name: str, settings: SubgraphSettings) -> MakeJobs | None:
     return lambda engine: make(settings, engine)
 
 
+def streams_events(name: str) -> bool:
+    """Whether a subgraph serves subscriptions (a ``subscriptions`` module), and so reads
+    Kafka in its server process too."""
+    return importlib.util.find_spec(f"subgraphs.{name}.subscriptions") is not None
+
+
 def topics() -> list[str]:
     """Every topic the system uses: one per event type, one dead-letter topic per consumer."""
     return [*registry().types(), *(dead_letter_topic(name) for name in SUBGRAPHS if handlers(name))]

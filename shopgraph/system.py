@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from shopgraph.contracts import ROOT, ROUTER_DIR, compose_with_urls
-from shopgraph.registry import SUBGRAPHS, settings_for
+from shopgraph.registry import SUBGRAPHS, settings_for, streams_events
 
 HOST = "127.0.0.1"
 ROUTER_CONFIG = ROUTER_DIR / "gateway.config.ts"
@@ -163,6 +163,7 @@ class System:
     def __init__(self, config: SystemConfig) -> None:
         self.config = config
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.started_as: dict[str, tuple[list[str], dict[str, str] | None]] = {}
 
     def urls(self) -> dict[str, str]:
         ports = self.config.ports
@@ -204,11 +205,14 @@ class System:
         self.spawn("stripe", [python, "-m", "shopgraph", "devstack", "stripe", "--port", str(config.ports.stripe)])
         smtp = [python, "-m", "shopgraph", "devstack", "smtp", "--port", str(config.ports.smtp)]
         self.spawn("smtp", [*smtp, "--maildir", str(config.maildir)])
-        workers_env = {"SHOPGRAPH_EVENTS_BOOTSTRAP_SERVERS": config.bootstrap_servers}
+        kafka_env = {"SHOPGRAPH_EVENTS_BOOTSTRAP_SERVERS": config.bootstrap_servers}
+        workers_env = dict(kafka_env)
         for name in SUBGRAPHS:
             env = config.subgraph_env(name)
             workers_env.update(env)
-            self.spawn(name, [python, "-m", "shopgraph", "serve", name], env)
+            # Those that stream events to subscribers read them from Kafka themselves.
+            streaming = kafka_env if streams_events(name) else {}
+            self.spawn(name, [python, "-m", "shopgraph", "serve", name], {**env, **streaming})
         # One process relays and consumes for all five (production runs one per subgraph); it
         # waits for the broker and its topics by itself.
         self.spawn("workers", [python, "-m", "shopgraph", "worker"], workers_env)
@@ -239,8 +243,18 @@ class System:
         command = [str(ROUTER_DIR / "node_modules/.bin/hive-gateway"), "supergraph", "-c", str(config_file)]
         self.spawn(name, [*command, "--host", HOST], env)
 
+    def restart(self, name: str) -> None:
+        """Stops one process (SIGTERM, as a deploy would) and starts it again as it was started,
+        returning once it answers."""
+        process = self.processes[name]
+        _signal_group(process, signal.SIGTERM)
+        process.wait(timeout=STOP_GRACE_SECONDS)
+        self.spawn(name, *self.started_as[name])
+        self.wait_until_ready({name: self.health_urls()[name]})
+
     def spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         """Starts one process of the system (its log in var/logs/<name>.log); ``stop`` ends it."""
+        self.started_as[name] = (command, env)
         # The child keeps its own copy of the log's descriptor; ours closes at once.
         with (self.config.var / "logs" / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(  # noqa: S603 - our own commands, no shell

@@ -25,7 +25,7 @@ from ruamel.yaml import YAML
 from events.settings import EventSettings
 from resolvers.scopes import SCOPES, SERVICES_INTERNAL
 from resolvers.settings import SubgraphSettings
-from shopgraph.registry import SUBGRAPHS, settings_for
+from shopgraph.registry import SUBGRAPHS, settings_for, streams_events
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -160,11 +160,11 @@ def _ours(compose: Compose) -> Iterator[Service]:
 
 def _settings_read(service: Service) -> list[type[BaseSettings]]:
     """The settings classes the service's `shopgraph` command builds: ``serve NAME`` its
-    subgraph's, ``worker [NAME ...]`` those subgraphs' and the events', the others (migrate,
-    events) every one."""
+    subgraph's (and the events' when it streams them to subscribers), ``worker [NAME ...]``
+    those subgraphs' and the events', the others (migrate, events) every one."""
     match service.command:
         case ["serve", name]:
-            return [type(settings_for(name))]
+            return [type(settings_for(name)), *([EventSettings] if streams_events(name) else [])]
         case ["worker", *arguments]:
             names = [argument for argument in arguments if not argument.startswith("-")] or SUBGRAPHS
             return [*(type(settings_for(name)) for name in names), EventSettings]

@@ -2,6 +2,7 @@ from resolvers.schema import SubgraphSchema
 from resolvers.settings import SubgraphSettings
 from subgraphs.catalog.mutations import Mutation
 from subgraphs.catalog.queries import Query
+from subgraphs.catalog.subscriptions import Subscription
 from subgraphs.catalog.types import Category, Product
 
 
@@ -9,6 +10,7 @@ def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
     return SubgraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Product, Category],
         settings=settings,
     )

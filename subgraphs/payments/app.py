@@ -9,6 +9,7 @@ from subgraphs.payments.internal import router as internal_router
 from subgraphs.payments.loaders import make_loaders
 from subgraphs.payments.schema import build_schema
 from subgraphs.payments.settings import PaymentsSettings
+from subgraphs.payments.subscriptions import PAYMENT_EVENTS
 from subgraphs.payments.webhooks import router as webhooks_router
 
 
@@ -18,6 +19,7 @@ def create_app(settings: PaymentsSettings, *, http_transport: httpx.AsyncBaseTra
         build_schema(settings),
         make_loaders,
         http_transport=http_transport,
+        streams=[PAYMENT_EVENTS],
         extra=lambda: StripeGateway.open(settings),
     )
     app.include_router(internal_router)

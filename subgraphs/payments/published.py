@@ -40,5 +40,6 @@ async def payment_refunded(session: AsyncSession, payment: PaymentRow, refund: R
         "amount": _money(refund.amount, payment),
         "refundedTotal": _money(payment.refunded_amount, payment),
         "providerRef": refund.provider_ref,
+        "customerId": payment.user_id,
     }
     await EVENTS.emit(session, "payment.refunded", tenant=payment.tenant_id, aggregate_id=payment.id, data=data)

@@ -2,6 +2,7 @@ from resolvers.schema import SubgraphSchema
 from resolvers.settings import SubgraphSettings
 from subgraphs.payments.mutations import Mutation
 from subgraphs.payments.queries import Query
+from subgraphs.payments.subscriptions import Subscription
 from subgraphs.payments.types import Order, Payment
 
 
@@ -9,6 +10,7 @@ def build_schema(settings: SubgraphSettings) -> SubgraphSchema:
     return SubgraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Payment, Order],
         settings=settings,
     )

@@ -80,10 +80,14 @@ class Protected:
 SUPERGRAPH = build_schema((contracts.SCHEMA_DIR / contracts.SUPERGRAPH).read_text())
 
 
-def protected_fields() -> list[Protected]:
+def protected_fields(*, subscriptions: bool = False) -> list[Protected]:
+    """Those of queries and mutations, which this file asks over HTTP; or those of
+    subscriptions, which test_subscriptions.py asks over a socket."""
     found = []
     for type_ in SUPERGRAPH.type_map.values():
         if not is_object_type(type_) or type_.name.startswith("__"):
+            continue
+        if (type_.name == "Subscription") != subscriptions:
             continue
         assert isinstance(type_, GraphQLObjectType)
         for name, field in type_.fields.items():

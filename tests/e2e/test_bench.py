@@ -15,6 +15,10 @@ SMOKE = {
     "bench.grid": (["--requests", "20", "--concurrency", "2"], ["straight to catalog", "through the router"]),
     "bench.checkout": (["--checkouts", "4", "--concurrency", "2"], ["intents paid:", "mails in the sink:"]),
     "bench.events": (["--events", "30"], ["through relay and consumer:", "commit to handled"]),
+    "bench.subscriptions": (
+        ["--subscriptions", "8", "--events", "6"],
+        ["delivered/expected:", "commit to client", "CPU s per 100 subscriptions"],
+    ),
     "bench.guard": (
         ["--requests", "20", "--rounds", "1", "--concurrency", "2"],
         ["catalog, unguarded", "router, unguarded", "guard at the catalog:", "guard at the router:"],

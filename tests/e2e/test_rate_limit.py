@@ -9,6 +9,7 @@ import pytest
 
 from shopgraph.system import Ports, System, router_readiness_url
 from tests.e2e.conftest import mint
+from tests.support.subscriptions import socket
 
 pytestmark = pytest.mark.e2e
 
@@ -76,3 +77,19 @@ async def test_refused_operations_count_against_the_rate_too(system: System, two
 
     assert {r.status_code for r in refused} == {400}
     assert after.status_code == 429 and after.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_subscribing_counts_against_the_rate(system: System, two_routers: list[str]) -> None:
+    token = mint(system, f"subscriber-{uuid.uuid4().hex[:8]}", scopes=("orders:admin",))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with socket(two_routers[0], token) as opened, httpx.AsyncClient(timeout=30) as http:
+        for index in range(100):
+            await opened.subscribe(str(index), "subscription { orderEvents { cursor } }")
+            await opened.send({"id": str(index), "type": "complete"})
+        await opened.subscribe("one-too-many", "subscription { orderEvents { cursor } }")
+        refused = await opened.receive()
+        after = await http.post(two_routers[1], json={"query": "{ __typename }"}, headers=headers)
+
+    assert refused["type"] == "error" and refused["id"] == "one-too-many"
+    assert [error["extensions"]["code"] for error in refused["payload"]] == ["RATE_LIMITED"]
+    assert after.status_code == 429

@@ -77,10 +77,15 @@ async def test_a_bad_token_closes_the_socket_with_4403(system: System, forge: Fo
 async def test_a_refused_operation_is_an_error_on_an_open_socket(system: System) -> None:
     socket = await opened(system, None)
     async with socket:
-        deep = await run(socket, "{ " + "__typename " * 2001 + "}")
+        await socket.send(
+            json.dumps({"id": "deep", "type": "subscribe", "payload": {"query": "{ " + "__typename " * 2001 + "}"}})
+        )
+        deep = json.loads(await socket.recv(decode=True))
         after = await run(socket, "{ __typename }")
 
-    assert [error["extensions"]["code"] for error in deep["errors"]] == ["TOO_MANY_TOKENS"]
+    # graphql-transport-ws: an operation refused before it runs is one `error` message.
+    assert deep["type"] == "error" and deep["id"] == "deep"
+    assert [error["extensions"]["code"] for error in deep["payload"]] == ["TOO_MANY_TOKENS"]
     assert after == {"data": {"__typename": "Query"}}
 
 
