@@ -136,26 +136,22 @@ class Feed:
             await consumer.stop()
 
     async def check(self, after: Position) -> None:
-        """Raises ``OutOfRange`` when the broker cannot replay from ``after``."""
+        """Raises ``OutOfRange`` when the broker cannot replay from ``after``: older than it
+        keeps, or newer than its newest event, which is the later of its word and what this
+        process has read (the local broker reports a partition's end short when its last
+        batch holds several events)."""
         consumer = await kafka.started(self._replayer, self.settings, attempts=3)
         try:
-            await check_range(consumer, after, self.position)
+            partitions = list(after)
+            oldest = await consumer.beginning_offsets(partitions)
+            ends = await consumer.end_offsets(partitions)
         finally:
             await consumer.stop()
-
-
-async def check_range(consumer: AIOKafkaConsumer, after: Position, read: Position) -> None:
-    """``after`` must lie within what the broker keeps. Its newest event is the later of the
-    broker's word and what this process has ``read`` (the local broker reports a partition's
-    end short when its last batch holds several events)."""
-    partitions = list(after)
-    oldest = await consumer.beginning_offsets(partitions)
-    ends = await consumer.end_offsets(partitions)
-    for partition, offset in after.items():
-        if offset + 1 < oldest[partition]:
-            raise OutOfRange("older than the events still kept")
-        if offset > max(ends[partition] - 1, read.get(partition, -1)):
-            raise OutOfRange("newer than any event (from another installation?)")
+        for partition, offset in after.items():
+            if offset + 1 < oldest[partition]:
+                raise OutOfRange("older than the events still kept")
+            if offset > max(ends[partition] - 1, self.position.get(partition, -1)):
+                raise OutOfRange("newer than any event (from another installation?)")
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:

@@ -93,7 +93,7 @@ class Listener:
     held: list[Item] | None = None
     overflowed: bool = False
     ended: ShopgraphError | None = None
-    # Per partition, the last offset it was given or passed over: nothing at or before it again.
+    # Per partition, the offset of the last event it was given: nothing at or before it again.
     seen: dict[TopicPartition, int] = field(default_factory=dict)
 
     def wants(self, event: Event) -> bool:

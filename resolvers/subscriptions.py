@@ -2,6 +2,7 @@
 and fresh loaders for every event it resolves."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import strawberry
@@ -13,6 +14,14 @@ from resolvers.errors import Unavailable
 from resolvers.live import Events, Stream
 
 T = TypeVar("T")
+
+
+@strawberry.type
+class LiveEvent:
+    """What every subscription's event carries: where it sits and when it happened."""
+
+    cursor: str = strawberry.field(description="Pass as `after` to resume right after this event.")
+    at: datetime = strawberry.field(description="When it happened.")
 
 
 async def subscribe(

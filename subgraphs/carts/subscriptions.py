@@ -2,7 +2,6 @@
 cart emptied by a paid order) shows the same lines everywhere."""
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Self
 
 import strawberry
@@ -12,16 +11,14 @@ from events.feed import Item
 from resolvers import scopes
 from resolvers.live import Stream
 from resolvers.permissions import requires_scopes
-from resolvers.subscriptions import subscribe
+from resolvers.subscriptions import LiveEvent, subscribe
 from subgraphs.carts.types import Cart, Info
 
 CART_EVENTS = Stream("carts", frozenset({"cart.updated"}))
 
 
 @strawberry.type(description="The caller's cart changed.")
-class CartEvent:
-    cursor: str = strawberry.field(description="Pass as `after` to resume right after this event.")
-    at: datetime = strawberry.field(description="When it happened.")
+class CartEvent(LiveEvent):
     cause: str = strawberry.field(description="What changed it: shopper, order_paid or product_archived.")
     user_id: strawberry.Private[str]
 

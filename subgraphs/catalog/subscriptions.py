@@ -1,7 +1,6 @@
 """``productEvents``: prices, stock and archiving as they change, for anyone browsing."""
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from enum import Enum
 from typing import Self
 
@@ -11,7 +10,7 @@ from events.envelope import Event
 from events.feed import Item
 from resolvers.errors import BadUserInput
 from resolvers.live import Stream
-from resolvers.subscriptions import subscribe
+from resolvers.subscriptions import LiveEvent, subscribe
 from subgraphs.catalog.types import Info, Product
 
 PRODUCT_EVENTS = Stream("products", frozenset({"product.updated", "inventory.adjusted", "product.archived"}))
@@ -27,10 +26,8 @@ class ProductEventType(Enum):
 
 
 @strawberry.type(description="A product changed: its details or price, its stock, or it was archived.")
-class ProductEvent:
-    cursor: str = strawberry.field(description="Pass as `after` to resume right after this event.")
+class ProductEvent(LiveEvent):
     type: ProductEventType
-    at: datetime = strawberry.field(description="When it happened.")
     product_id: strawberry.ID
     changed: list[str] = strawberry.field(
         description="For UPDATED, which of name, description, price, category changed."

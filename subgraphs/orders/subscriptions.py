@@ -1,7 +1,6 @@
 """``orderEvents``: an order's moves as they happen, for its shopper or the store's admins."""
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from enum import Enum
 from typing import Self
 
@@ -11,7 +10,7 @@ from events.envelope import Event
 from events.feed import Item
 from resolvers.live import Stream
 from resolvers.permissions import requires_any_scope
-from resolvers.subscriptions import subscribe
+from resolvers.subscriptions import LiveEvent, subscribe
 from subgraphs.orders.tables import OrderStatus
 from subgraphs.orders.types import ADMIN_SCOPE, READER_SCOPE, Info, Order
 
@@ -25,12 +24,10 @@ class OrderEventType(Enum):
 
 
 @strawberry.type(description="An order placed or moved from one status to another.")
-class OrderEvent:
-    cursor: str = strawberry.field(description="Pass as `after` to resume right after this event.")
+class OrderEvent(LiveEvent):
     type: OrderEventType
     from_: OrderStatus | None = strawberry.field(name="from", description="None when the order was just placed.")
     to: OrderStatus
-    at: datetime = strawberry.field(description="When it happened.")
     order_id: strawberry.ID
 
     @strawberry.field(description="The order as it stands now.")

@@ -1,7 +1,6 @@
 """``paymentEvents``: payments succeeding, failing and refunded, for the payer or the store's admins."""
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from enum import Enum
 from typing import Self
 
@@ -11,7 +10,7 @@ from events.envelope import Event
 from events.feed import Item
 from resolvers.live import Stream
 from resolvers.permissions import requires_any_scope
-from resolvers.subscriptions import subscribe
+from resolvers.subscriptions import LiveEvent, subscribe
 from subgraphs.payments.types import ADMIN_SCOPE, READER_SCOPE, Info, Payment
 
 PAYMENT_EVENTS = Stream("payments", frozenset({"payment.success", "payment.failed", "payment.refunded"}))
@@ -25,10 +24,8 @@ class PaymentEventType(Enum):
 
 
 @strawberry.type(description="A payment captured, declined or (partly) refunded.")
-class PaymentEvent:
-    cursor: str = strawberry.field(description="Pass as `after` to resume right after this event.")
+class PaymentEvent(LiveEvent):
     type: PaymentEventType
-    at: datetime = strawberry.field(description="When it happened.")
     payment_id: strawberry.ID
     order_id: strawberry.ID
 
